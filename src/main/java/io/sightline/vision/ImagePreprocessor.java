@@ -1,0 +1,100 @@
+package io.sightline.vision;
+
+import static io.sightline.vision.ImageRejectedException.Reason.CORRUPT;
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
+import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2RGB;
+import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
+import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
+import static org.bytedeco.opencv.global.opencv_imgproc.resize;
+
+import io.sightline.engine.ImageInput;
+import io.sightline.engine.ModelBundle;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Size;
+
+/**
+ * Encoded bytes to {@code vision.onnx} input, as model.json {@code image} prescribes: RGB, resized to
+ * {@code size x size} with area interpolation, {@code (x/255 - mean) / std} per channel, channel-major [3,H,W].
+ * Stateless and thread-safe; every native buffer dies with the call.
+ */
+public final class ImagePreprocessor {
+
+    private final ImageLimits limits;
+    private final int size;
+    private final float[] mean;
+    private final float[] std;
+
+    public ImagePreprocessor(ImageLimits limits, int size, float[] mean, float[] std) {
+        if (size < 1 || mean.length != 3 || std.length != 3) {
+            throw new IllegalArgumentException("need a positive size and 3 means and stds");
+        }
+        for (float s : std) {
+            if (!(s > 0)) {
+                throw new IllegalArgumentException("std must be positive, was " + s);
+            }
+        }
+        this.limits = limits;
+        this.size = size;
+        this.mean = mean.clone();
+        this.std = std.clone();
+    }
+
+    public static ImagePreprocessor forModel(ModelBundle model, ImageLimits limits) {
+        return new ImagePreprocessor(limits, model.imageSize(), model.mean(), model.std());
+    }
+
+    public ImageLimits limits() {
+        return limits;
+    }
+
+    /**
+     * Admits the bytes ({@link ImageLimits#admit}), then decodes, converts and normalises them.
+     *
+     * @throws ImageRejectedException when the limits refuse the bytes or the decoder cannot read them
+     */
+    public PreparedImage prepare(byte[] bytes) {
+        ImageHeader header = limits.admit(bytes);
+        byte[] rgb = new byte[size * size * 3];
+        try (PointerScope scope = new PointerScope();
+             BytePointer encoded = new BytePointer(bytes);
+             Mat encodedMat = new Mat(1, bytes.length, CV_8UC1, encoded);
+             Mat bgr = imdecode(encodedMat, IMREAD_COLOR)) {
+            if (bgr.empty()) {
+                throw new ImageRejectedException(CORRUPT, header.format() + " data could not be decoded");
+            }
+            boolean asDeclared = bgr.cols() == header.width() && bgr.rows() == header.height();
+            boolean rotated = bgr.cols() == header.height() && bgr.rows() == header.width();  // JPEG EXIF orientation
+            if (!asDeclared && !rotated) {
+                throw new ImageRejectedException(CORRUPT, "decoded " + bgr.cols() + "x" + bgr.rows()
+                        + " but the header declares " + header.width() + "x" + header.height());
+            }
+            try (Mat converted = new Mat(); Mat resized = new Mat()) {
+                cvtColor(bgr, converted, COLOR_BGR2RGB);
+                Mat model = converted;
+                if (converted.cols() != size || converted.rows() != size) {
+                    resize(converted, resized, new Size(size, size), 0, 0, INTER_AREA);
+                    model = resized;
+                }
+                model.data().get(rgb);
+            }
+        }
+        return new PreparedImage(header, new ImageInput(normalise(rgb), size, size));
+    }
+
+    // Same float32 arithmetic as the training code: x / 255, then (x - mean) / std.
+    private float[] normalise(byte[] rgb) {
+        int plane = size * size;
+        float[] pixels = new float[3 * plane];
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) {
+                float x = (rgb[p * 3 + c] & 0xFF) / 255f;
+                pixels[c * plane + p] = (x - mean[c]) / std[c];
+            }
+        }
+        return pixels;
+    }
+}
