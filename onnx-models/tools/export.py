@@ -12,16 +12,21 @@ import argparse
 import json
 import os
 import shutil
+import warnings
 
 import onnx
 import torch
 
+import safetensors_io
 import text
 from abi import DECODER_INPUTS, DECODER_OUTPUTS, VISION_INPUTS, VISION_OUTPUTS, DecoderAbi, EmbedAbi, VisionAbi, \
     neutral_decoder_inputs, neutral_vision_inputs
 from vlm import Config, Vlm
 
 OPSET = 17
+# tracing notes about shapes baked from the fixed L, H and Dh are expected: those are static in the ABI
+warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
 ABI_VERSION = 1
 
 
@@ -134,7 +139,7 @@ def main():
         from train import MEAN, STD
         model, ck = load_checkpoint(args.checkpoint)
         sink = calibrate_sink_dims(model)
-        layers = model.c.vision_layers
+        layers = model.c.feature_layers
         specials = {"bos": text.BOS, "eos": text.EOS, "pad": text.PAD, "image": text.IMAGE,
                     "bos_id": text.IDS[text.BOS], "eos_id": text.IDS[text.EOS], "pad_id": text.IDS[text.PAD],
                     "image_id": text.IDS[text.IMAGE]}
@@ -143,6 +148,9 @@ def main():
         meta = model_json(model.c, sink, layers, MEAN, STD, text.TEMPLATE, specials, extra)
         export_graphs(model, args.out, sink, layers)
         text.write_tokenizer(os.path.join(args.out, "tokenizer.json"))
+        # the PyTorch weights beside the graphs, so reference.py and goldens.py run from a fresh clone
+        safetensors_io.save(model.state_dict(), os.path.join(args.out, "weights.safetensors"))
+        meta["torch_config"] = model.c.to_dict()
     else:
         import llava_layout
         model, meta_in = llava_layout.load(args.llava_dir)

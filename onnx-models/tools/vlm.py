@@ -33,10 +33,19 @@ class Config:
     rms_eps: float = 1e-5
     vision_eps: float = 1e-5
     num_shapes: int = 8             # auxiliary presence head on the CLS token (training aid)
+    vision_act: str = "gelu"        # CLIP (LLaVA-1.5) uses quick_gelu
+    patch_bias: bool = True         # CLIP's patch embedding has no bias
+    vision_feature_layer: int = -1  # as HF LLaVA: hidden_states index whose patches feed the projector (-2 in LLaVA-1.5)
 
     @property
     def grid(self):
         return self.image_size // self.patch_size
+
+    @property
+    def feature_layers(self):
+        """ViT layers run: hidden_states[k] is the output after k layers (index 0 = embeddings)."""
+        k = self.vision_feature_layer
+        return k if k >= 0 else self.vision_layers + 1 + k
 
     @property
     def num_patches(self):
@@ -77,9 +86,12 @@ class VisionLayer(nn.Module):
         self.layer_norm2 = nn.LayerNorm(c.vision_dim, eps=c.vision_eps)
         self.fc1 = nn.Linear(c.vision_dim, c.vision_mlp)
         self.fc2 = nn.Linear(c.vision_mlp, c.vision_dim)
+        self.act = c.vision_act
 
     def mlp(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
+        h = self.fc1(x)
+        h = h * torch.sigmoid(1.702 * h) if self.act == "quick_gelu" else F.gelu(h)
+        return self.fc2(h)
 
     def forward(self, x):
         a, w = self.self_attn(self.layer_norm1(x))
@@ -93,7 +105,7 @@ class VisionTower(nn.Module):
         self.c = c
         ch = c.stem_channels
         self.stem = nn.Conv2d(3, ch, 3, padding=1) if ch else None
-        self.patch_embedding = nn.Conv2d(ch or 3, c.vision_dim, c.patch_size, stride=c.patch_size)
+        self.patch_embedding = nn.Conv2d(ch or 3, c.vision_dim, c.patch_size, stride=c.patch_size, bias=c.patch_bias)
         self.class_embedding = nn.Parameter(torch.randn(c.vision_dim) * 0.02)
         self.position_embedding = nn.Parameter(torch.randn(c.num_patches + 1, c.vision_dim) * 0.02)
         self.pre_layrnorm = nn.LayerNorm(c.vision_dim, eps=c.vision_eps)
@@ -110,10 +122,10 @@ class VisionTower(nn.Module):
     def forward(self, pixel_values):
         x = self.embed(pixel_values)
         attn = []
-        for layer in self.layers:
+        for layer in self.layers[: self.c.feature_layers]:
             x, w = layer(x)
             attn.append(w)
-        return x, attn                                                   # last layer output [B,N+1,Dv]
+        return x, attn                                                   # selected layer output [B,N+1,Dv]
 
 
 class Projector(nn.Module):
