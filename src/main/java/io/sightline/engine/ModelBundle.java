@@ -1,0 +1,135 @@
+package io.sightline.engine;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * An exported model directory: model.json read once, plus the paths of the graphs and the tokenizer.
+ * Every model constant the engine uses comes from here, never from code (STYLE.md §1, DJL lesson).
+ *
+ * @param imageSize      side of the square input image in pixels
+ * @param mean           per-channel RGB mean for normalisation ({@code (x/255 - mean) / std})
+ * @param std            per-channel RGB std
+ * @param grid           image patches per side {rows, cols}
+ * @param promptTemplate contains {@code {prompt}} and the image token
+ * @param sinkDims       hidden dimensions that {@code sink_score} reads (VAR)
+ * @param calibration    per-method layer choices, as written by the calibration command
+ */
+public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, float[] mean, float[] std,
+                          int[] grid, int patchSize, String promptTemplate, SpecialTokens specialTokens,
+                          ModelDims dims, int[] sinkDims, Map<String, Object> calibration, Path vision, Path embed,
+                          Path decoder, Path tokenizer) {
+
+    /** The ABI version this engine speaks (onnx-models/README.md). */
+    public static final int ABI_VERSION = 1;
+
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    public static ModelBundle load(Path dir) {
+        Path file = dir.resolve("model.json");
+        JsonNode m;
+        try {
+            m = JSON.readTree(Files.readString(file));
+        } catch (IOException | JacksonException e) {
+            throw new EngineFailureException("cannot read " + file + ": " + e.getMessage());
+        }
+        int abi = req(m, "abi_version").asInt();
+        if (abi != ABI_VERSION) {
+            throw new EngineFailureException(file + ": abi_version " + abi + ", this engine speaks " + ABI_VERSION);
+        }
+        JsonNode image = req(m, "image");
+        JsonNode text = req(m, "text");
+        JsonNode vision = req(m, "vision");
+        JsonNode sp = req(m, "special_tokens");
+        JsonNode files = req(m, "files");
+        String template = req(m, "prompt_template").asString();
+        SpecialTokens special = new SpecialTokens(req(sp, "bos").asString(), req(sp, "eos").asString(),
+                req(sp, "pad").asString(), req(sp, "image").asString(), req(sp, "bos_id").asInt(),
+                req(sp, "eos_id").asInt(), req(sp, "pad_id").asInt(), req(sp, "image_id").asInt());
+        if (!template.contains("{prompt}") || !template.contains(special.image())) {
+            throw new EngineFailureException(file + ": prompt_template needs {prompt} and " + special.image());
+        }
+        int hidden = req(text, "hidden").asInt();
+        int heads = req(text, "heads").asInt();
+        int headDim = text.has("head_dim") ? text.get("head_dim").asInt() : hidden / heads;
+        ModelDims dims = new ModelDims(req(text, "layers").asInt(), heads, headDim, hidden, req(text, "vocab").asInt(),
+                req(m, "image_tokens").asInt(), req(vision, "layers").asInt(), req(vision, "heads").asInt());
+        int[] grid = ints(req(image, "grid"));
+        if (grid.length != 2 || grid[0] * grid[1] != dims.imageTokens()) {
+            throw new EngineFailureException(file + ": image grid does not multiply to image_tokens");
+        }
+        return new ModelBundle(dir, m.path("name").asString(dir.getFileName().toString()), abi,
+                req(image, "size").asInt(), floats(req(image, "mean")), floats(req(image, "std")), grid,
+                req(image, "patch_size").asInt(), template, special, dims, ints(req(m, "sink_dims")),
+                calibration(m.path("calibration")), existing(dir, files, "vision"), existing(dir, files, "embed"),
+                existing(dir, files, "decoder"), existing(dir, files, "tokenizer"));
+    }
+
+    /** The text before and after {@code {prompt}} in the template. */
+    public String[] templateParts() {
+        int at = promptTemplate.indexOf("{prompt}");
+        return new String[] {promptTemplate.substring(0, at), promptTemplate.substring(at + "{prompt}".length())};
+    }
+
+    private static JsonNode req(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            throw new EngineFailureException("model.json: missing field '" + field + "'");
+        }
+        return v;
+    }
+
+    private static Path existing(Path dir, JsonNode files, String key) {
+        Path p = dir.resolve(req(files, key).asString());
+        if (!Files.isRegularFile(p)) {
+            throw new EngineFailureException("model file missing: " + p);
+        }
+        return p;
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static float[] floats(JsonNode a) {
+        float[] out = new float[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) a.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private static Map<String, Object> calibration(JsonNode c) {
+        if (c.isMissingNode() || c.isNull()) {
+            return Map.of();
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = JSON.convertValue(c, Map.class);
+        return Collections.unmodifiableMap(map);
+    }
+
+    /** Layer list of a calibration entry such as {@code "var": {"layers": [1, 2]}}; empty when absent. */
+    public List<Integer> calibratedLayers(String method) {
+        Object entry = calibration.get(method);
+        List<Integer> out = new ArrayList<>();
+        if (entry instanceof Map<?, ?> map && map.get("layers") instanceof List<?> layers) {
+            for (Object l : layers) {
+                out.add(((Number) l).intValue());
+            }
+        }
+        return out;
+    }
+}

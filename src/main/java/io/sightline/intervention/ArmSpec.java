@@ -1,0 +1,24 @@
+package io.sightline.intervention;
+
+import io.sightline.engine.InvalidParamsException;
+import java.util.Map;
+
+/**
+ * One arm of a request: an intervention by registry name and its parameters (overlaying the method's defaults).
+ *
+ * @param intervention registry name, e.g. {@code none}, {@code vcd}
+ * @param params       JSON-like values (Number, Boolean, String, List, Map); empty = the method's defaults
+ */
+public record ArmSpec(String intervention, Map<String, Object> params) {
+
+    public ArmSpec {
+        if (intervention == null || intervention.isBlank()) {
+            throw new InvalidParamsException("arms.intervention", "must not be blank");
+        }
+        params = params == null ? Map.of() : Map.copyOf(params);
+    }
+
+    public static ArmSpec none() {
+        return new ArmSpec("none", Map.of());
+    }
+}

@@ -1,0 +1,30 @@
+package io.sightline.intervention;
+
+import io.sightline.engine.RowRef;
+
+/**
+ * An extra row of an arm: the same request with an input edit. It receives every token the arm chooses, keeps
+ * its own KV cache, and is addressed by name, never by position.
+ */
+public record Branch(String name, InputEdit edit, Lifetime life) {
+
+    public Branch {
+        if (name == null || name.isBlank() || name.equals(RowRef.BASE)) {
+            throw new IllegalArgumentException("branch name must be set and not '" + RowRef.BASE + "'");
+        }
+    }
+
+    /** How the branch's input differs from the base row's. */
+    public enum InputEdit {
+        /** the prompt without the image token (PAI, VHR, M3ID's prompt-only row) */
+        TEXT_ONLY
+    }
+
+    /** How long the branch stays in the batch. */
+    public enum Lifetime {
+        /** every step, until the arm finishes */
+        WHOLE,
+        /** the prefill call only (VHR reads heads from it, then it retires) */
+        PREFILL_ONLY
+    }
+}

@@ -1,0 +1,22 @@
+package io.sightline.intervention;
+
+/**
+ * A decoding-time intervention (STYLE.md §2.1). Implementations are stateless singletons: everything mutable lives
+ * in the {@link Steerer} that {@link #open} returns for one arm.
+ *
+ * @param <P> the parameter record; its compact constructor validates, throwing InvalidParamsException
+ */
+public interface Intervention<P extends Record> {
+
+    /** Registry and API key: the lowercase acronym, e.g. {@code vcd}. */
+    String name();
+
+    /** Paper / official-code values; request values overlay them (see {@link Params#overlay}). */
+    P defaults();
+
+    /** Extra rows, control slots and probes of an arm with these parameters, known before any ONNX call. */
+    Footprint footprint(P p);
+
+    /** Fresh per arm; the only place mutable state may live. */
+    Steerer open(P p, ArmView arm);
+}

@@ -1,0 +1,55 @@
+package io.sightline.intervention;
+
+import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.none.None;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The interventions a service offers, by name. Immutable; safe to share between threads. */
+public final class InterventionRegistry {
+
+    private final Map<String, Intervention<?>> byName;
+
+    private InterventionRegistry(Map<String, Intervention<?>> byName) {
+        this.byName = byName;
+    }
+
+    /** Every built-in method. */
+    public static InterventionRegistry standard() {
+        return of(None.INSTANCE);
+    }
+
+    public static InterventionRegistry of(Intervention<?>... interventions) {
+        Map<String, Intervention<?>> m = new LinkedHashMap<>();
+        for (Intervention<?> iv : interventions) {
+            if (m.putIfAbsent(iv.name(), iv) != null) {
+                throw new IllegalArgumentException("two interventions named " + iv.name());
+            }
+        }
+        return new InterventionRegistry(m);
+    }
+
+    /** Names in registration order. */
+    public List<String> known() {
+        return new ArrayList<>(byName.keySet());
+    }
+
+    public Intervention<?> get(String name) {
+        Intervention<?> iv = byName.get(name);
+        if (iv == null) {
+            throw new UnknownInterventionException(name, known());
+        }
+        return iv;
+    }
+
+    /**
+     * Looks up the arm's intervention and validates its parameters over the defaults.
+     *
+     * @param field where the arm sits in the request, for error messages (e.g. {@code arms[1].params})
+     */
+    public BoundArm bind(ArmSpec spec, String field) {
+        return BoundArm.bind(get(spec.intervention()), spec.params(), field);
+    }
+}

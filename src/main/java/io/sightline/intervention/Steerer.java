@@ -1,0 +1,32 @@
+package io.sightline.intervention;
+
+import io.sightline.engine.ArmControls;
+import io.sightline.engine.ArmLogits;
+import io.sightline.engine.ArmVisionControls;
+import io.sightline.engine.Probes;
+import io.sightline.engine.Step;
+import io.sightline.engine.VisionProbes;
+
+/** Per-arm hooks of the step loop. Every hook defaults to doing nothing, which is plain decoding. */
+public interface Steerer {
+
+    /** Before the vision call: write this arm's vision controls (only with PATCH_SCALE / VISION_MIX in the footprint). */
+    default void beforeVision(ArmVisionControls out) {
+    }
+
+    /** After the vision call: read the probes the footprint declared (CLS_ATTN, VISION_ATTN). */
+    default void afterVision(VisionProbes in) {
+    }
+
+    /** Before each decoder call: write controls of this arm's rows. */
+    default void beforeCall(Step step, ArmControls out) {
+    }
+
+    /** After each decoder call: read this call's probes; the views die when the hook returns. */
+    default void afterCall(Step step, Probes in) {
+    }
+
+    /** Fold branch rows into the base row's logits (only with LOGITS in the footprint). */
+    default void combine(Step step, ArmLogits io) {
+    }
+}
