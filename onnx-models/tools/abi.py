@@ -26,6 +26,8 @@ DECODER_INPUTS = ["inputs_embeds", "position_ids", "key_mask", "row_mask", "visu
                   "focus_logw", "focus_k", "query_mask", "head_scale", "pair_row", "pair_alpha", "probe_layer"]
 DECODER_OUTPUTS = ["logits", "present_kv", "attn_last", "attn_query", "attn_heads", "head_out", "sink_score",
                    "pair_heads"]
+PLAIN_INPUTS = ["inputs_embeds", "position_ids", "key_mask", "past_kv"]
+PLAIN_OUTPUTS = ["logits", "present_kv", "attn_last"]
 VISION_INPUTS = ["pixel_values", "patch_scale", "mix", "mix_alt", "probe_layer"]
 VISION_OUTPUTS = ["image_embeds", "cls_attn", "vision_attn"]
 
@@ -173,6 +175,37 @@ class DecoderAbi(nn.Module):
         attn_heads = torch.index_select(torch.stack(heads_all), 0, probe_layer.reshape(1))[0]
         return (logits, torch.stack(presents), torch.stack(attn_last, 1), torch.stack(attn_query, 1), attn_heads,
                 torch.stack(head_out, 1), torch.stack(sinks, 1), torch.stack(chosen, 1))
+
+
+class PlainDecoder(nn.Module):
+    """decoder_plain.onnx: the same decoder without controls, for calls where every row is neutral and only
+    `attn_last` is probed (the visual attention ratio). Same inputs/outputs as decoder.onnx where they overlap;
+    it exists because the gated ops cost per-node overhead on every step even when neutral."""
+
+    def __init__(self, vlm: Vlm):
+        super().__init__()
+        self.lm = vlm.language_model
+
+    def forward(self, inputs_embeds, position_ids, key_mask, past_kv):
+        x = inputs_embeds
+        t = x.shape[1]
+        s = key_mask.shape[1]
+        q_abs = torch.arange(t)[:, None] + (s - t)
+        allowed = ((torch.arange(s)[None, :] <= q_abs)[None] & (key_mask[:, None, :] > 0))[:, None]
+        presents, attn_last = [], []
+        for l, layer in enumerate(self.lm.layers):
+            att = layer.self_attn
+            q, k, v = att.qkv(layer.input_layernorm(x), position_ids)
+            k = torch.cat([past_kv[l, 0], k], 2)
+            v = torch.cat([past_kv[l, 1], v], 2)
+            presents.append(torch.stack([k, v]))
+            a = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+            A = torch.softmax(torch.where(allowed, a, torch.full_like(a, NEG)), -1)
+            attn_last.append(A[:, :, -1])
+            x = x + att.merge(A @ v)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        logits = self.lm.lm_head(self.lm.norm(x[:, -1]))
+        return logits, torch.stack(presents), torch.stack(attn_last, 1)
 
 
 class VisionAbi(nn.Module):

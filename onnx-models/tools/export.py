@@ -19,8 +19,8 @@ import torch
 
 import safetensors_io
 import text
-from abi import DECODER_INPUTS, DECODER_OUTPUTS, VISION_INPUTS, VISION_OUTPUTS, DecoderAbi, EmbedAbi, VisionAbi, \
-    neutral_decoder_inputs, neutral_vision_inputs
+from abi import DECODER_INPUTS, DECODER_OUTPUTS, PLAIN_INPUTS, PLAIN_OUTPUTS, VISION_INPUTS, VISION_OUTPUTS, \
+    DecoderAbi, EmbedAbi, PlainDecoder, VisionAbi, neutral_decoder_inputs, neutral_vision_inputs
 from vlm import Config, Vlm
 
 OPSET = 17
@@ -91,6 +91,10 @@ def export_graphs(model: Vlm, out: str, sink_dims, feature_layers: int):
     torch.onnx.export(DecoderAbi(model, sink_dims).eval(), tuple(dec_in[k] for k in DECODER_INPUTS),
                       os.path.join(out, "decoder.onnx"), input_names=DECODER_INPUTS, output_names=DECODER_OUTPUTS,
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
+    torch.onnx.export(PlainDecoder(model).eval(), tuple(dec_in[k] for k in PLAIN_INPUTS),
+                      os.path.join(out, "decoder_plain.onnx"), input_names=PLAIN_INPUTS, output_names=PLAIN_OUTPUTS,
+                      dynamic_axes={k: v for k, v in dyn.items() if k in PLAIN_INPUTS + PLAIN_OUTPUTS},
+                      opset_version=OPSET, do_constant_folding=True)
     pix = torch.randn(2, 3, c.image_size, c.image_size)
     vin = neutral_vision_inputs(c, pix, feature_layers)
     torch.onnx.export(VisionAbi(model, feature_layers).eval(), tuple(vin[k] for k in VISION_INPUTS),
@@ -102,7 +106,7 @@ def export_graphs(model: Vlm, out: str, sink_dims, feature_layers: int):
     torch.onnx.export(EmbedAbi(model).eval(), (torch.tensor([[1, 2, 3]]),), os.path.join(out, "embed.onnx"),
                       input_names=["input_ids"], output_names=["embeds"],
                       dynamic_axes={"input_ids": {0: "B", 1: "T"}, "embeds": {0: "B", 1: "T"}}, opset_version=OPSET)
-    for f in ("decoder.onnx", "vision.onnx", "embed.onnx"):
+    for f in ("decoder.onnx", "decoder_plain.onnx", "vision.onnx", "embed.onnx"):
         onnx.checker.check_model(os.path.join(out, f))
 
 
@@ -110,7 +114,7 @@ def model_json(c: Config, sink_dims, feature_layers, mean, std, template, specia
     d = {
         "abi_version": ABI_VERSION, "architecture": "llava",
         "files": {"vision": "vision.onnx", "embed": "embed.onnx", "decoder": "decoder.onnx",
-                  "tokenizer": "tokenizer.json"},
+                  "decoder_plain": "decoder_plain.onnx", "tokenizer": "tokenizer.json"},
         "image": {"size": c.image_size, "mean": mean, "std": std, "channels": "RGB", "resize": "area",
                   "patch_size": c.patch_size, "grid": [c.grid, c.grid]},
         "vision": {"layers": feature_layers, "heads": c.vision_heads, "dim": c.vision_dim,

@@ -41,6 +41,17 @@ class NeutralIdentityTest(unittest.TestCase):
             torch.testing.assert_close(out2[0], plain2[:, -1], atol=1e-5, rtol=0)
             self.assertFalse(torch.isnan(torch.cat([o.flatten().float() for o in out2])).any())
 
+    def test_plain_decoder_graph_equals_neutral_abi_bit_for_bit(self):
+        m = model()
+        c = m.c
+        e, pos, km = padded_batch(c)
+        inp = neutral_decoder_inputs(c, e, pos, km)
+        with torch.no_grad():
+            full = DecoderAbi(m, [0])(**inp)
+            plain = abi.PlainDecoder(m)(e, pos, km, inp["past_kv"])
+        for i, j in ((0, 0), (1, 1), (2, 2)):
+            torch.testing.assert_close(plain[j], full[i], atol=0, rtol=0)
+
     def test_neutral_vision_equals_plain_tower(self):
         m = model()
         px = torch.randn(2, 3, m.c.image_size, m.c.image_size)

@@ -57,6 +57,9 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(list(ins), abi.VISION_INPUTS)
         self.assertEqual(list(outs), abi.VISION_OUTPUTS)
         self.assertEqual(ins["pixel_values"][0], "B")
+        _, ins, outs = io(os.path.join(self.tmp.name, "decoder_plain.onnx"))
+        self.assertEqual(list(ins), abi.PLAIN_INPUTS)
+        self.assertEqual(list(outs), abi.PLAIN_OUTPUTS)
         _, ins, outs = io(os.path.join(self.tmp.name, "embed.onnx"))
         self.assertEqual(ins["input_ids"], ["B", "T"])
 
