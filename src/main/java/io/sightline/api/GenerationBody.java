@@ -1,0 +1,31 @@
+package io.sightline.api;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON of {@code POST /v1/generations}: the whole body for application/json, the {@code request} part for
+ * multipart (whose image travels as the {@code image} part). Absent fields take the defaults in
+ * {@link GenerationAdmission}; unknown fields are rejected, so a misspelt option never goes silently unused.
+ *
+ * @param image base64 of the encoded image, or a {@code data:} URL; JSON bodies only
+ * @param arms  interventions to run side by side; default {@code [{"intervention": "none"}]}
+ */
+public record GenerationBody(String prompt,
+                             String image,
+                             @JsonProperty("max_new_tokens") Integer maxNewTokens,
+                             Double temperature,
+                             @JsonProperty("top_k") Integer topK,
+                             @JsonProperty("top_p") Double topP,
+                             Long seed,
+                             List<String> stop,
+                             List<Arm> arms) {
+
+    /**
+     * @param intervention registry name ({@code GET /v1/interventions} lists them)
+     * @param params       values laid over the method's defaults
+     */
+    public record Arm(String intervention, Map<String, Object> params) {
+    }
+}

@@ -1,0 +1,114 @@
+package io.sightline.api;
+
+import io.sightline.engine.ArmResult;
+import io.sightline.engine.Cancellation;
+import io.sightline.engine.Generator;
+import io.sightline.engine.SightlineException;
+import io.sightline.store.GenerationPage;
+import io.sightline.store.GenerationStore;
+import io.sightline.store.ImageRecord;
+import io.sightline.store.NewGeneration;
+import io.sightline.store.OutputRecord;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One generation end to end: admit (nothing stored on refusal), take a queue place, store the image and the
+ * generation as {@code running}, run the blocking engine on an inference thread, then store the outputs and
+ * mark it {@code completed}, or mark it {@code failed} with the reason. The response is read back from the
+ * database.
+ */
+public final class GenerationService {
+
+    private final GenerationAdmission admission;
+    private final Generator generator;
+    private final GenerationStore store;
+    private final InferenceQueue queue;
+    private final JsonMapper json;
+
+    public GenerationService(GenerationAdmission admission, Generator generator, GenerationStore store,
+                             InferenceQueue queue, JsonMapper json) {
+        this.admission = admission;
+        this.generator = generator;
+        this.store = store;
+        this.queue = queue;
+        this.json = json;
+    }
+
+    public Mono<GenerationView> create(GenerationBody body, byte[] image) {
+        // image decoding is CPU work: off the event loop, but not on the inference threads
+        return Mono.fromCallable(() -> admission.admit(body, image))
+                .subscribeOn(Schedulers.boundedElastic())
+                .flatMap(admitted -> Mono.usingWhen(Mono.fromCallable(queue::reserve),
+                        place -> run(admitted, place),
+                        place -> Mono.fromRunnable(place::close)))
+                .flatMap(this::find);
+    }
+
+    public Mono<GenerationView> find(UUID id) {
+        return store.find(id)
+                .switchIfEmpty(Mono.error(() -> new NotFoundException("no generation with id " + id)))
+                .map(g -> GenerationView.of(g, json));
+    }
+
+    public Mono<GenerationPageView> list(int page, int size, String intervention) {
+        return store.list(page, size, intervention).map(this::view);
+    }
+
+    private GenerationPageView view(GenerationPage p) {
+        return new GenerationPageView(p.items().stream().map(g -> GenerationView.of(g, json)).toList(), p.page(),
+                p.size(), p.total());
+    }
+
+    private record Finished(List<ArmResult> results, Instant finishedAt, double latencyMs) {
+    }
+
+    private Mono<UUID> run(AdmittedGeneration a, InferenceQueue.Place place) {
+        UUID id = UUID.randomUUID();
+        Cancellation cancellation = Cancellation.create();
+        AtomicReference<Instant> startedAt = new AtomicReference<>();
+        ImageRecord image = new ImageRecord(a.imageSha256(), a.imageBytes(), a.image().header().format().mediaType(),
+                a.image().header().width(), a.image().header().height());
+        NewGeneration generation = new NewGeneration(id, a.request().prompt(), json.writeValueAsString(a.accepted()),
+                a.interventions(), a.imageSha256());
+
+        Mono<Finished> inference = place.run(() -> {
+            startedAt.set(Instant.now());
+            long t0 = System.nanoTime();
+            List<ArmResult> results = generator.generate(a.request(), cancellation);
+            return new Finished(results, Instant.now(), (System.nanoTime() - t0) / 1e6);
+        });
+        return store.saveImage(image)
+                .then(store.insertRunning(generation))
+                .then(inference)
+                .flatMap(f -> store.complete(id, startedAt.get(), f.finishedAt(), f.latencyMs(), outputs(f.results())))
+                .onErrorResume(e -> store.fail(id, reason(e), startedAt.get()).then(Mono.error(e)))
+                .doOnCancel(() -> {
+                    cancellation.cancel();
+                    store.fail(id, "cancelled: the client went away", startedAt.get()).subscribe();
+                })
+                .thenReturn(id);
+    }
+
+    private List<OutputRecord> outputs(List<ArmResult> results) {
+        List<OutputRecord> out = new ArrayList<>(results.size());
+        for (int i = 0; i < results.size(); i++) {
+            ArmResult r = results.get(i);
+            out.add(new OutputRecord(i, r.intervention(), json.writeValueAsString(r.params()), r.text(), r.tokens(),
+                    json.writeValueAsString(r.logprobs()), r.latencyNanos() / 1e6, r.tokensPerSecond(),
+                    json.writeValueAsString(r.scores())));
+        }
+        return out;
+    }
+
+    private static String reason(Throwable e) {
+        return e instanceof SightlineException s ? s.code() + ": " + s.getMessage()
+                : e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+}

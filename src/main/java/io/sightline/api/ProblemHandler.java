@@ -1,0 +1,95 @@
+package io.sightline.api;
+
+import io.sightline.engine.InvalidParamsException;
+import io.sightline.engine.SightlineException;
+import io.sightline.engine.UnknownInterventionException;
+import java.net.URI;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebExchange;
+
+/**
+ * Renders every error as an RFC 9457 ProblemDetail whose {@code type} comes from {@link ProblemType}. Core
+ * exceptions are looked up by {@code code()}; framework exceptions by status. Server-side failures are logged
+ * once here, client errors are not.
+ */
+@RestControllerAdvice
+public class ProblemHandler {
+
+    private static final Log log = LogFactory.getLog(ProblemHandler.class);
+
+    @ExceptionHandler(SightlineException.class)
+    public ResponseEntity<ProblemDetail> sightline(SightlineException e, ServerWebExchange exchange) {
+        ProblemType type = ProblemType.forCode(e.code());
+        if (type == null) {
+            log.warn("No ProblemType row for core code '" + e.code() + "'; rendered as internal-error", e);
+            type = ProblemType.INTERNAL_ERROR;
+        }
+        ProblemDetail problem = type.problem(e.getMessage());
+        if (e instanceof InvalidRequestException invalid) {
+            problem.setProperty("errors", invalid.errors());
+        } else if (e instanceof UnknownInterventionException unknown) {
+            problem.setProperty("known", unknown.known());
+        } else if (e instanceof InvalidParamsException params) {
+            problem.setProperty("field", params.field());
+        }
+        HttpHeaders headers = new HttpHeaders();
+        if (type == ProblemType.OVERLOADED) {
+            headers.set(HttpHeaders.RETRY_AFTER, "1");
+        }
+        return render(problem, headers, exchange, e);
+    }
+
+    @ExceptionHandler(DataBufferLimitException.class)
+    public ResponseEntity<ProblemDetail> tooLarge(DataBufferLimitException e, ServerWebExchange exchange) {
+        return render(ProblemType.PAYLOAD_TOO_LARGE.problem("request body above the configured limit: " + e.getMessage()),
+                new HttpHeaders(), exchange, e);
+    }
+
+    @ExceptionHandler(ResponseStatusException.class)
+    public ResponseEntity<ProblemDetail> framework(ResponseStatusException e, ServerWebExchange exchange) {
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof DataBufferLimitException limit) {
+                return tooLarge(limit, exchange);
+            }
+        }
+        ProblemType type = byStatus(e.getStatusCode());
+        String detail = e.getReason() != null ? e.getReason() : e.getStatusCode().toString();
+        ProblemDetail problem = type == null ? ProblemDetail.forStatusAndDetail(e.getStatusCode(), detail) : type.problem(detail);
+        return render(problem, e.getHeaders(), exchange, e);
+    }
+
+    @ExceptionHandler(Exception.class)
+    public ResponseEntity<ProblemDetail> unexpected(Exception e, ServerWebExchange exchange) {
+        return render(ProblemType.INTERNAL_ERROR.problem("unexpected error; see the server log"), new HttpHeaders(), exchange, e);
+    }
+
+    private static ProblemType byStatus(HttpStatusCode status) {
+        return switch (status.value()) {
+            case 400 -> ProblemType.INVALID_REQUEST;
+            case 404 -> ProblemType.NOT_FOUND;
+            case 405 -> ProblemType.METHOD_NOT_ALLOWED;
+            case 406 -> ProblemType.NOT_ACCEPTABLE;
+            case 413 -> ProblemType.PAYLOAD_TOO_LARGE;
+            case 415 -> ProblemType.UNSUPPORTED_MEDIA_TYPE;
+            default -> null;
+        };
+    }
+
+    private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
+                                                        ServerWebExchange exchange, Exception cause) {
+        problem.setInstance(URI.create(exchange.getRequest().getPath().value()));
+        if (problem.getStatus() >= 500) {
+            log.error(exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath() + " failed", cause);
+        }
+        return ResponseEntity.status(problem.getStatus()).headers(headers).body(problem);
+    }
+}

@@ -1,0 +1,72 @@
+package io.sightline.api;
+
+import java.net.URI;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+
+/**
+ * The one table from a core {@code code()} to an RFC 9457 problem type and HTTP status. A new
+ * {@link io.sightline.engine.SightlineException} subclass needs a row here, never a new catch block.
+ * Type URIs are stable: clients switch on them, so a row may be added but never renamed.
+ */
+public enum ProblemType {
+    INVALID_REQUEST("invalid-request", HttpStatus.BAD_REQUEST, "Invalid request"),
+    UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+    PAYLOAD_TOO_LARGE("payload-too-large", HttpStatus.CONTENT_TOO_LARGE, "Payload too large"),
+    IMAGE_TOO_LARGE("image-too-large", HttpStatus.UNPROCESSABLE_CONTENT, "Image has too many pixels"),
+    INVALID_IMAGE("invalid-image", HttpStatus.UNPROCESSABLE_CONTENT, "Image cannot be decoded"),
+    UNKNOWN_INTERVENTION("unknown-intervention", HttpStatus.UNPROCESSABLE_CONTENT, "Unknown intervention"),
+    INVALID_PARAMS("invalid-params", HttpStatus.UNPROCESSABLE_CONTENT, "Invalid parameters"),
+    CONTROL_CONFLICT("control-conflict", HttpStatus.UNPROCESSABLE_CONTENT, "Interventions conflict"),
+    NOT_FOUND("not-found", HttpStatus.NOT_FOUND, "Not found"),
+    METHOD_NOT_ALLOWED("method-not-allowed", HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed"),
+    NOT_ACCEPTABLE("not-acceptable", HttpStatus.NOT_ACCEPTABLE, "Not acceptable"),
+    OVERLOADED("overloaded", HttpStatus.TOO_MANY_REQUESTS, "Too many generations in flight"),
+    // the client is usually gone when this is rendered; a server-side cancellation reads as unavailable
+    CANCELLED("cancelled", HttpStatus.SERVICE_UNAVAILABLE, "Generation cancelled"),
+    ENGINE_FAILURE("engine-failure", HttpStatus.INTERNAL_SERVER_ERROR, "Inference failed"),
+    INTERNAL_ERROR("internal-error", HttpStatus.INTERNAL_SERVER_ERROR, "Internal error");
+
+    public static final String BASE = "https://sightline.dev/problems/";
+
+    private static final Map<String, ProblemType> BY_CODE = Arrays.stream(values())
+            .collect(Collectors.toUnmodifiableMap(ProblemType::code, Function.identity()));
+
+    private final String code;
+    private final HttpStatus status;
+    private final String title;
+
+    ProblemType(String code, HttpStatus status, String title) {
+        this.code = code;
+        this.status = status;
+        this.title = title;
+    }
+
+    /** The row for a core code, or null when the table lacks it. */
+    public static ProblemType forCode(String code) {
+        return BY_CODE.get(code);
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public HttpStatus status() {
+        return status;
+    }
+
+    public URI type() {
+        return URI.create(BASE + code);
+    }
+
+    public ProblemDetail problem(String detail) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
+        problem.setType(type());
+        problem.setTitle(title);
+        return problem;
+    }
+}

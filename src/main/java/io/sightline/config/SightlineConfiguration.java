@@ -1,0 +1,119 @@
+package io.sightline.config;
+
+import io.sightline.api.GenerationAdmission;
+import io.sightline.api.GenerationRequestParser;
+import io.sightline.api.GenerationService;
+import io.sightline.api.InferenceQueue;
+import io.sightline.engine.EngineOptions;
+import io.sightline.engine.Generator;
+import io.sightline.engine.ModelBundle;
+import io.sightline.engine.OrtVlm;
+import io.sightline.engine.Tokenizer;
+import io.sightline.intervention.InterventionRegistry;
+import io.sightline.store.GenerationStore;
+import io.sightline.vision.ImageLimits;
+import io.sightline.vision.ImagePreprocessor;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.http.codec.CodecCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.codec.multipart.DefaultPartHttpMessageReader;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The only place that turns {@link SightlineProperties} into the plain engine, vision and store objects.
+ * Session-owning beans ({@link OrtVlm}, {@link Tokenizer}) and the inference threads are AutoCloseable, so the
+ * container closes them on shutdown.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(SightlineProperties.class)
+public class SightlineConfiguration {
+
+    /** Non-image parts of a multipart request: the request JSON and part headers. */
+    private static final int MULTIPART_OVERHEAD_BYTES = 256 * 1024;
+
+    @Bean
+    ModelBundle modelBundle(SightlineProperties properties) {
+        return ModelBundle.load(properties.model().path());
+    }
+
+    @Bean
+    OrtVlm ortVlm(ModelBundle bundle, SightlineProperties properties) {
+        SightlineProperties.Engine engine = properties.engine();
+        return OrtVlm.open(bundle, new EngineOptions(engine.executionProvider(), engine.intraOpThreads()));
+    }
+
+    @Bean
+    Tokenizer tokenizer(ModelBundle bundle) {
+        return Tokenizer.load(bundle);
+    }
+
+    @Bean
+    InterventionRegistry interventionRegistry() {
+        return InterventionRegistry.standard();
+    }
+
+    @Bean
+    Generator generator(OrtVlm model, Tokenizer tokenizer, InterventionRegistry registry) {
+        return new Generator(model, tokenizer, registry);
+    }
+
+    @Bean
+    ImagePreprocessor imagePreprocessor(ModelBundle bundle, SightlineProperties properties) {
+        SightlineProperties.Limits limits = properties.limits();
+        return ImagePreprocessor.forModel(bundle,
+                new ImageLimits(limits.maxImageBytes().toBytes(), limits.maxImagePixels()));
+    }
+
+    @Bean
+    GenerationStore generationStore(DatabaseClient db, ReactiveTransactionManager transactions) {
+        return new GenerationStore(db, TransactionalOperator.create(transactions));
+    }
+
+    @Bean
+    InferenceQueue inferenceQueue(SightlineProperties properties) {
+        return new InferenceQueue(properties.engine().workers(), properties.engine().queueCapacity());
+    }
+
+    @Bean
+    GenerationAdmission generationAdmission(ImagePreprocessor images, InterventionRegistry registry,
+                                            SightlineProperties properties) {
+        SightlineProperties.Limits limits = properties.limits();
+        return new GenerationAdmission(images, registry, limits.maxPromptChars(), limits.maxNewTokens(), limits.maxArms());
+    }
+
+    @Bean
+    GenerationRequestParser generationRequestParser(JsonMapper json, ImagePreprocessor images) {
+        return new GenerationRequestParser(json, images.limits());
+    }
+
+    @Bean
+    GenerationService generationService(GenerationAdmission admission, Generator generator, GenerationStore store,
+                                        InferenceQueue queue, JsonMapper json) {
+        return new GenerationService(admission, generator, store, queue, json);
+    }
+
+    /**
+     * Bounds multipart parts by the image limit: a part may exceed it by the overhead at most, and is never
+     * spilled to disk, so an oversized upload fails while it is being read (413) instead of filling memory or disk.
+     * Ordered last so that it wins over Boot's {@code spring.webflux.multipart.*} customizer.
+     */
+    @Bean
+    @Order(Ordered.LOWEST_PRECEDENCE)
+    CodecCustomizer multipartLimits(SightlineProperties properties) {
+        long limit = properties.limits().maxImageBytes().toBytes() + MULTIPART_OVERHEAD_BYTES;
+        int bytes = (int) Math.min(Integer.MAX_VALUE - 8, limit);
+        return configurer -> configurer.defaultCodecs().configureDefaultCodec(codec -> {
+            if (codec instanceof DefaultPartHttpMessageReader parts) {
+                parts.setMaxInMemorySize(bytes);
+                parts.setMaxDiskUsagePerPart(0);
+                parts.setMaxParts(4);
+            }
+        });
+    }
+}

@@ -1,0 +1,59 @@
+package io.sightline.config;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.nio.file.Path;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Everything under {@code sightline.*}. Copied onto the plain engine and vision records in
+ * {@link SightlineConfiguration}; nothing below {@code config/} sees this class.
+ *
+ * @param model  which exported model directory to serve
+ * @param engine how inference runs
+ * @param limits what a request may contain
+ */
+@Validated
+@ConfigurationProperties("sightline")
+public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @DefaultValue Engine engine,
+                                  @Valid @DefaultValue Limits limits) {
+
+    /**
+     * @param path directory holding model.json, the three graphs and tokenizer.json (relative to the working
+     *             directory)
+     */
+    public record Model(@NotNull @DefaultValue("onnx-models/shapes-vlm") Path path) {
+    }
+
+    /**
+     * @param executionProvider {@code cpu} or {@code cuda} (needs the {@code -Pgpu} build)
+     * @param intraOpThreads    threads per ONNX Runtime call; 0 lets the runtime choose
+     * @param workers           generations running at once, each on its own thread
+     * @param queueCapacity     accepted generations waiting for a worker; beyond that requests get 429
+     */
+    public record Engine(@Pattern(regexp = "cpu|cuda") @DefaultValue("cpu") String executionProvider,
+                         @Min(0) @DefaultValue("0") int intraOpThreads,
+                         @Min(1) @Max(64) @DefaultValue("1") int workers,
+                         @Min(0) @DefaultValue("16") int queueCapacity) {
+    }
+
+    /**
+     * @param maxImageBytes  encoded image size at most (413 above)
+     * @param maxImagePixels width x height declared by the image header at most (422 above)
+     * @param maxPromptChars prompt length at most, in UTF-16 chars
+     * @param maxNewTokens   largest {@code max_new_tokens} a request may ask for
+     * @param maxArms        arms per request at most
+     */
+    public record Limits(@NotNull @DefaultValue("10MB") DataSize maxImageBytes,
+                         @Min(1) @DefaultValue("16777216") long maxImagePixels,
+                         @Min(1) @DefaultValue("2000") int maxPromptChars,
+                         @Min(1) @Max(1024) @DefaultValue("256") int maxNewTokens,
+                         @Min(1) @Max(16) @DefaultValue("8") int maxArms) {
+    }
+}
