@@ -35,12 +35,18 @@ public final class Cancellation {
         }
     }
 
-    /** Runs {@code r} on cancel (at once if already cancelled); the returned handle unregisters it. */
-    AutoCloseable onCancel(Runnable r) {
+    /** Runs {@code r} on cancel (at once if already cancelled); closing the handle unregisters it. */
+    Registration onCancel(Runnable r) {
         listeners.add(r);
         if (cancelled) {
             r.run();
         }
         return () -> listeners.remove(r);
+    }
+
+    /** A listener registration; closing it is idempotent. */
+    interface Registration extends AutoCloseable {
+        @Override
+        void close();
     }
 }

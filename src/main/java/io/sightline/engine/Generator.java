@@ -1,22 +1,46 @@
 package io.sightline.engine;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.sightline.engine.RowPlan.Arm;
+import io.sightline.engine.RowPlan.Row;
+import io.sightline.engine.sampling.Sampler;
 import io.sightline.intervention.InterventionRegistry;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Arrays;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Runs a {@link GenerationRequest}: every arm's rows prefill and decode together in one decoder call per step.
- * Blocking; safe to call from several threads at once (each call has its own buffers and KV cache).
+ * Runs a {@link GenerationRequest}: the image once per distinct vision variant, then every arm's rows prefill and
+ * decode together, one decoder call per step (STYLE.md §2.4). Blocking; safe to call from several threads at once
+ * (each call has its own arena, KV cache and run options).
  */
 public final class Generator {
+
+    private static final Logger log = LoggerFactory.getLogger(Generator.class);
 
     private final OrtVlm model;
     private final Tokenizer tokenizer;
     private final InterventionRegistry registry;
+    private final ModelDims d;
+    private final SpecialTokens special;
 
     public Generator(OrtVlm model, Tokenizer tokenizer, InterventionRegistry registry) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.registry = registry;
+        this.d = model.bundle().dims();
+        this.special = model.bundle().specialTokens();
     }
 
     public InterventionRegistry registry() {
@@ -25,6 +49,308 @@ public final class Generator {
 
     /** One result per arm, in request order. */
     public List<ArmResult> generate(GenerationRequest req, Cancellation cancel) {
-        throw new UnsupportedOperationException("step loop lands in the next commit");
+        return generate(req, cancel, TokenListener.NONE);
+    }
+
+    /** As {@link #generate(GenerationRequest, Cancellation)}, telling {@code listener} each token as it is chosen. */
+    public List<ArmResult> generate(GenerationRequest req, Cancellation cancel, TokenListener listener) {
+        return generateBatch(List.of(req), cancel, listener).get(0);
+    }
+
+    /**
+     * Several requests in the same decoder calls (rows of different prompt lengths are left-padded). Arms are
+     * numbered across the requests in order for the listener; results come back per request.
+     */
+    public List<List<ArmResult>> generateBatch(List<GenerationRequest> requests, Cancellation cancel) {
+        return generateBatch(requests, cancel, TokenListener.NONE);
+    }
+
+    public List<List<ArmResult>> generateBatch(List<GenerationRequest> requests, Cancellation cancel,
+                                               TokenListener listener) {
+        long t0 = System.nanoTime();
+        if (requests.isEmpty()) {
+            throw new InvalidParamsException("requests", "at least one request is required");
+        }
+        cancel.throwIfCancelled();
+        RowPlan plan = RowPlan.admit(requests, registry, tokenizer, model.bundle());
+        RequestArena arena = new RequestArena();
+        int stepIndex = -1;
+        try (OrtSession.RunOptions run = new OrtSession.RunOptions();
+             Cancellation.Registration ignored = cancel.onCancel(() -> terminate(run))) {
+            FloatBuffer imageEmbeds = encodeImages(plan, arena, run);
+            KvCache kv = new KvCache(d, arena, plan.rows());
+            for (stepIndex = 0; ; stepIndex++) {
+                cancel.throwIfCancelled();
+                int queries = stepIndex == 0 ? plan.width : 1;
+                decodeStep(plan, new Step(stepIndex, queries, kv.keys() + queries), kv, imageEmbeds, arena, run, t0,
+                        listener);
+                if (plan.liveArms().isEmpty()) {
+                    break;
+                }
+                kv.retain(plan.retire(stepIndex == 0));
+            }
+        } catch (OrtException e) {
+            if (cancel.isCancelled()) {
+                throw new CancelledException("generation cancelled during step " + stepIndex);
+            }
+            throw new EngineFailureException(stepIndex < 0 ? "vision" : "decoder", stepIndex, e);
+        }
+        return results(plan, requests.size(), t0);
+    }
+
+    private static void terminate(OrtSession.RunOptions run) {
+        try {
+            run.setTerminate(true);
+        } catch (OrtException e) {
+            // the step loop still sees the cancellation between steps
+            log.debug("could not terminate the ONNX Runtime call in flight: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Runs vision.onnx once for all image rows: one neutral row per request image, plus one row per arm that writes
+     * vision controls. Returns image_embeds [Bv,N,D], or null when no row has an image.
+     */
+    private FloatBuffer encodeImages(RowPlan plan, RequestArena arena, OrtSession.RunOptions run) throws OrtException {
+        List<Arm> own = new ArrayList<>();
+        Map<Arm, Integer> visionRow = new HashMap<>();
+        Map<Integer, Integer> shared = new HashMap<>();           // request -> its neutral vision row
+        List<ImageInput> images = new ArrayList<>();              // per vision row
+        for (Arm a : plan.arms) {
+            if (a.rows.stream().noneMatch(Row::hasImage)) {
+                continue;
+            }
+            if (a.writes(Slot.PATCH_SCALE) || a.writes(Slot.VISION_MIX)) {
+                own.add(a);
+                visionRow.put(a, images.size());
+                images.add(a.image);
+            } else {
+                visionRow.put(a, shared.computeIfAbsent(a.request, q -> {
+                    images.add(a.image);
+                    return images.size() - 1;
+                }));
+            }
+        }
+        for (Row r : plan.batch()) {
+            r.visionRow = r.hasImage() ? visionRow.get(r.arm) : -1;
+        }
+        int rows = images.size();
+        if (rows == 0) {
+            return null;
+        }
+        Set<ProbeKind> wanted = EnumSet.noneOf(ProbeKind.class);
+        plan.arms.forEach(a -> a.bound.footprint().reads().stream().filter(k -> !k.decoder()).forEach(wanted::add));
+        OrtEnvironment env = model.env();
+        int h = model.bundle().imageSize();
+        int hw = h * h;
+        FloatBuffer pixels = arena.floats("vision.pixel_values", (long) rows * 3 * hw);   // [Bv,3,H,W]
+        for (int v = 0; v < rows; v++) {
+            pixels.put(v * 3 * hw, images.get(v).pixels());
+        }
+        try (TensorScope scope = new TensorScope();
+             VisionControls controls = VisionControls.neutral(d, rows, arena);
+             VisionOutput out = new VisionOutput(env, d, rows, wanted, arena)) {
+            for (Arm a : own) {
+                a.steerer.beforeVision(new ArmVisionControls(controls, visionRow.get(a), a.bound.intervention()));
+            }
+            Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env));
+            inputs.put("pixel_values", scope.add(OnnxTensor.createTensor(env, pixels,
+                    new long[] {rows, 3, h, h})));
+            try (OrtSession.Result ignored = model.vision().run(inputs, Set.of(), out.pinned(), run)) {
+                for (Arm a : plan.arms) {
+                    if (visionRow.containsKey(a) && a.bound.footprint().reads().stream().anyMatch(k -> !k.decoder())) {
+                        a.steerer.afterVision(out.probes(visionRow.get(a)));
+                    }
+                }
+            }
+            return out.imageEmbeds;
+        }
+    }
+
+    private void decodeStep(RowPlan plan, Step step, KvCache kv, FloatBuffer imageEmbeds, RequestArena arena,
+                            OrtSession.RunOptions run, long t0, TokenListener listener) throws OrtException {
+        OrtEnvironment env = model.env();
+        List<Row> batch = plan.batch();
+        int rows = batch.size();
+        int t = step.queries();
+        int s = step.keys();
+        try (TensorScope scope = new TensorScope();
+             Controls controls = Controls.neutral(d, rows, t, s, arena, plan::index)) {
+            for (Arm a : plan.liveArms()) {
+                a.steerer.beforeCall(step, new ArmControls(controls, a.index, a.bound.intervention(),
+                        r -> plan.spans(r, s)));
+            }
+            Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env));
+            inputs.put("inputs_embeds", scope.add(embed(plan, step, imageEmbeds, arena, run)));
+            inputs.put("position_ids", scope.add(positions(batch, step, arena)));
+            inputs.put("key_mask", scope.add(keyMask(batch, s, arena)));
+            inputs.put("past_kv", scope.add(kv.past(env)));
+            OnnxTensor present = scope.add(kv.present(env, t));
+            try (DecoderOutput out = new DecoderOutput(env, d, plan, step, plan.decoderProbes(), arena, present);
+                 OrtSession.Result ignored = model.decoder().run(inputs, Set.of(), out.pinned(), run)) {
+                kv.adopt(t);
+                for (Arm a : plan.liveArms()) {
+                    a.steerer.afterCall(step, out);
+                }
+                for (Arm a : plan.liveArms()) {
+                    choose(a, step, out, plan, t0, listener);
+                }
+            }
+        }
+    }
+
+    /** inputs_embeds [B,T,D]: embed.onnx over the row's ids (pads on the left), image embeddings spliced in. */
+    private OnnxTensor embed(RowPlan plan, Step step, FloatBuffer imageEmbeds, RequestArena arena,
+                             OrtSession.RunOptions run) throws OrtException {
+        OrtEnvironment env = model.env();
+        List<Row> batch = plan.batch();
+        int rows = batch.size();
+        int t = step.queries();
+        int n = d.imageTokens();
+        LongBuffer ids = arena.longs("in.input_ids", (long) rows * t);                   // [B,T]
+        for (int b = 0; b < rows; b++) {
+            Row r = batch.get(b);
+            if (!step.isPrefill()) {
+                ids.put(b, r.arm.lastToken);
+                continue;
+            }
+            int at = b * t;
+            for (int i = 0; i < r.pad; i++) {
+                ids.put(at++, special.padId());
+            }
+            long[] prompt = r.prompt.ids();
+            for (int i = 0; i < prompt.length; i++) {
+                int copies = i == r.prompt.imageAt() ? n : 1;
+                for (int c = 0; c < copies; c++) {
+                    ids.put(at++, prompt[i]);
+                }
+            }
+        }
+        FloatBuffer embeds = arena.floats("in.inputs_embeds", (long) rows * t * d.hidden());
+        OnnxTensor out = OnnxTensor.createTensor(env, embeds, new long[] {rows, t, d.hidden()});
+        try (OnnxTensor idsTensor = OnnxTensor.createTensor(env, ids, new long[] {rows, t});
+             OrtSession.Result ignored = model.embed().run(Map.of("input_ids", idsTensor), Set.of(),
+                     Map.of("embeds", out), run)) {
+            if (step.isPrefill()) {
+                spliceImages(batch, t, imageEmbeds, embeds);
+            }
+            return out;
+        } catch (OrtException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    private void spliceImages(List<Row> batch, int t, FloatBuffer imageEmbeds, FloatBuffer embeds) {
+        int n = d.imageTokens();
+        int dim = d.hidden();
+        for (int b = 0; b < batch.size(); b++) {
+            Row r = batch.get(b);
+            if (r.visionRow < 0) {
+                continue;
+            }
+            FloatBuffer src = imageEmbeds.duplicate();
+            src.position(r.visionRow * n * dim).limit((r.visionRow + 1) * n * dim);
+            FloatBuffer dst = embeds.duplicate();
+            dst.position((b * t + r.pad + r.prompt.imageAt()) * dim);
+            dst.put(src);
+        }
+    }
+
+    /** position_ids [B,T]: positions restart at 0 on a row's first real token; padding sits at 0. */
+    private OnnxTensor positions(List<Row> batch, Step step, RequestArena arena) throws OrtException {
+        int t = step.queries();
+        LongBuffer pos = arena.longs("in.position_ids", (long) batch.size() * t);
+        for (int b = 0; b < batch.size(); b++) {
+            for (int q = 0; q < t; q++) {
+                pos.put(b * t + q, Math.max(0, step.past() + q - batch.get(b).pad));
+            }
+        }
+        return OnnxTensor.createTensor(model.env(), pos, new long[] {batch.size(), t});
+    }
+
+    /** key_mask [B,S]: 0 on left padding, 1 on every real key (prompt and generated). */
+    private OnnxTensor keyMask(List<Row> batch, int s, RequestArena arena) throws OrtException {
+        FloatBuffer mask = arena.floats("in.key_mask", (long) batch.size() * s);
+        for (int b = 0; b < batch.size(); b++) {
+            int pad = batch.get(b).pad;
+            for (int k = 0; k < s; k++) {
+                mask.put(b * s + k, k < pad ? 0f : 1f);
+            }
+        }
+        return OnnxTensor.createTensor(model.env(), mask, new long[] {batch.size(), s});
+    }
+
+    /** Combine (if the arm writes LOGITS), sample, record, and decide whether the arm is done. */
+    private void choose(Arm a, Step step, DecoderOutput out, RowPlan plan, long t0, TokenListener listener) {
+        float[] logits = out.logits(plan.index(a.base()));
+        if (a.writes(Slot.LOGITS)) {
+            a.steerer.combine(step, new ArmLogits() {
+                @Override
+                public float[] base() {
+                    return logits;
+                }
+
+                @Override
+                public FloatView branch(String name) {
+                    return out.logitsView(plan.index(a.branch(name)));
+                }
+            });
+        }
+        int token = a.sampler.sample(logits);
+        float logprob = (float) Sampler.logprob(logits, token);
+        if (token == special.eosId()) {
+            finish(a, null);
+            return;
+        }
+        a.append(token, logprob);
+        listener.onToken(a.index, token, logprob, System.nanoTime() - t0);
+        List<String> stop = a.decoding.stop();
+        if (!stop.isEmpty()) {
+            String text = tokenizer.decode(Arrays.copyOf(a.tokens, a.count));
+            int cut = -1;
+            for (String st : stop) {
+                int i = text.indexOf(st);
+                if (i >= 0 && (cut < 0 || i < cut)) {
+                    cut = i;
+                }
+            }
+            if (cut >= 0) {
+                // the token that completed the stop string is not part of the output
+                a.count--;
+                finish(a, text.substring(0, cut));
+                return;
+            }
+        }
+        if (a.count >= a.decoding.maxNewTokens()) {
+            finish(a, null);
+        }
+    }
+
+    private void finish(Arm a, String text) {
+        a.done = true;
+        a.text = text;
+        a.endNanos = System.nanoTime();
+    }
+
+    private List<List<ArmResult>> results(RowPlan plan, int requests, long t0) {
+        List<List<ArmResult>> out = new ArrayList<>();
+        for (int q = 0; q < requests; q++) {
+            out.add(new ArrayList<>());
+        }
+        for (Arm a : plan.arms) {
+            int[] tokens = Arrays.copyOf(a.tokens, a.count);
+            float[] logprobs = Arrays.copyOf(a.logprobs, a.count);
+            String text = a.text != null ? a.text : tokenizer.decode(tokens);
+            long latency = a.endNanos - t0;
+            double mean = 0;
+            for (float lp : logprobs) {
+                mean += lp / logprobs.length;
+            }
+            Map<String, Double> scores = logprobs.length == 0 ? Map.of() : Map.of("mean_logprob", mean);
+            out.get(a.request).add(new ArmResult(a.bound.intervention(), a.bound.params(), text, tokens, logprobs,
+                    latency, a.count / (latency / 1e9), scores));
+        }
+        return out.stream().map(List::copyOf).toList();
     }
 }

@@ -1,0 +1,244 @@
+package io.sightline.engine;
+
+import io.sightline.engine.sampling.Sampler;
+import io.sightline.intervention.ArmView;
+import io.sightline.intervention.BoundArm;
+import io.sightline.intervention.Branch;
+import io.sightline.intervention.InterventionRegistry;
+import io.sightline.intervention.Steerer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The rows of one request (STYLE.md §2.6): every arm's base row plus its declared branches, left-padded to a common
+ * length, with their batch positions as rows retire. Built at admission, before any ONNX call, so unknown
+ * interventions and bad parameters fail first.
+ */
+final class RowPlan {
+
+    /** One batch row. Indices into {@code ids} are unexpanded; the image token becomes N positions. */
+    static final class Row {
+        final RowRef ref;
+        final Arm arm;
+        final Tokenizer.PromptIds prompt;
+        final Branch.Lifetime life;
+        final int length;       // prompt positions after the image token is expanded to N
+        int pad;                // left padding in the prefill call
+        int visionRow = -1;     // row of the vision call whose embeddings this row splices, -1 = no image
+
+        Row(RowRef ref, Arm arm, Tokenizer.PromptIds prompt, Branch.Lifetime life, int imageTokens) {
+            this.ref = ref;
+            this.arm = arm;
+            this.prompt = prompt;
+            this.life = life;
+            this.length = prompt.ids().length + (prompt.imageAt() >= 0 ? imageTokens - 1 : 0);
+        }
+
+        boolean hasImage() {
+            return prompt.imageAt() >= 0;
+        }
+
+        /** Expanded position of unexpanded index i. */
+        int expand(int i, int imageTokens) {
+            return hasImage() && i > prompt.imageAt() ? i + imageTokens - 1 : i;
+        }
+    }
+
+    /** One arm: its intervention, steerer, sampler and what it generated. */
+    static final class Arm implements ArmView {
+        final int index;
+        final int request;
+        final ImageInput image;
+        final BoundArm bound;
+        final ModelBundle model;
+        final DecodingOptions decoding;
+        final Sampler sampler;
+        final List<Row> rows = new ArrayList<>();
+        Steerer steerer;
+        int[] tokens = new int[16];
+        float[] logprobs = new float[16];
+        int count;
+        int lastToken;
+        boolean done;
+        String text;
+        long endNanos;
+
+        Arm(int index, int request, ImageInput image, BoundArm bound, ModelBundle model, DecodingOptions decoding,
+            Sampler sampler) {
+            this.index = index;
+            this.request = request;
+            this.image = image;
+            this.bound = bound;
+            this.model = model;
+            this.decoding = decoding;
+            this.sampler = sampler;
+        }
+
+        void append(int token, float logprob) {
+            if (count == tokens.length) {
+                tokens = Arrays.copyOf(tokens, count * 2);
+                logprobs = Arrays.copyOf(logprobs, count * 2);
+            }
+            tokens[count] = token;
+            logprobs[count] = logprob;
+            count++;
+            lastToken = token;
+        }
+
+        boolean writes(Slot s) {
+            return bound.footprint().writes().contains(s);
+        }
+
+        @Override
+        public RowRef base() {
+            return new RowRef(index, RowRef.BASE);
+        }
+
+        @Override
+        public RowRef branch(String name) {
+            for (Row r : rows) {
+                if (r.ref.branch().equals(name)) {
+                    return r.ref;
+                }
+            }
+            throw new IllegalArgumentException(bound.intervention() + " has no branch '" + name + "'");
+        }
+
+        @Override
+        public ModelBundle model() {
+            return model;
+        }
+
+        @Override
+        public DecodingOptions decoding() {
+            return decoding;
+        }
+    }
+
+    final List<Arm> arms;
+    final int imageTokens;
+    final int width;                 // prefill T: the longest row
+    private List<Row> batch;
+    private final Map<RowRef, Integer> index = new HashMap<>();
+
+    private RowPlan(List<Arm> arms, int imageTokens) {
+        this.arms = arms;
+        this.imageTokens = imageTokens;
+        List<Row> all = new ArrayList<>();
+        arms.forEach(a -> all.addAll(a.rows));
+        int w = 0;
+        for (Row r : all) {
+            w = Math.max(w, r.length);
+        }
+        this.width = w;
+        for (Row r : all) {
+            r.pad = w - r.length;
+        }
+        setBatch(all);
+    }
+
+    /** Rows of several requests that decode in the same calls; arms are numbered across requests in order. */
+    static RowPlan admit(List<GenerationRequest> requests, InterventionRegistry registry, Tokenizer tokenizer,
+                         ModelBundle model) {
+        int n = model.dims().imageTokens();
+        List<Arm> arms = new ArrayList<>();
+        for (int q = 0; q < requests.size(); q++) {
+            GenerationRequest req = requests.get(q);
+            String at = requests.size() == 1 ? "" : "requests[" + q + "].";
+            if (req.image() != null
+                    && (req.image().height() != model.imageSize() || req.image().width() != model.imageSize())) {
+                throw new InvalidParamsException(at + "image", "must be resized to " + model.imageSize() + "x"
+                        + model.imageSize() + " before the engine, was " + req.image().height() + "x" + req.image().width());
+            }
+            Tokenizer.PromptIds full = tokenizer.prompt(req.prompt());
+            Tokenizer.PromptIds textOnly = full.withoutImage();
+            Tokenizer.PromptIds main = req.image() != null ? full : textOnly;
+            long seed = req.decoding().seed() != null ? req.decoding().seed() : ThreadLocalRandom.current().nextLong();
+            Sampler sampler = Sampler.of(req.decoding(), seed);
+            for (int i = 0; i < req.arms().size(); i++) {
+                BoundArm bound = registry.bind(req.arms().get(i), at + "arms[" + i + "].params");
+                // every arm of a request draws from the same seeded stream, so arms differ only by their intervention
+                Arm arm = new Arm(arms.size(), q, req.image(), bound, model, req.decoding(), sampler.forArm());
+                arm.rows.add(new Row(arm.base(), arm, main, Branch.Lifetime.WHOLE, n));
+                for (Branch b : bound.footprint().branches()) {
+                    Tokenizer.PromptIds ids = switch (b.edit()) {
+                        case TEXT_ONLY -> textOnly;
+                    };
+                    arm.rows.add(new Row(new RowRef(arm.index, b.name()), arm, ids, b.life(), n));
+                }
+                arms.add(arm);
+            }
+        }
+        arms.forEach(a -> a.steerer = a.bound.open(a));
+        return new RowPlan(List.copyOf(arms), n);
+    }
+
+    List<Row> batch() {
+        return batch;
+    }
+
+    int rows() {
+        return batch.size();
+    }
+
+    int index(RowRef r) {
+        Integer i = index.get(r);
+        if (i == null) {
+            throw new IllegalArgumentException("row " + r + " is not in this call");
+        }
+        return i;
+    }
+
+    KeySpans spans(RowRef ref, int keys) {
+        Row r = batch.get(index(ref));
+        int imageFrom = r.hasImage() ? r.pad + r.prompt.imageAt() : r.pad;
+        int imageTo = r.hasImage() ? imageFrom + imageTokens : r.pad;
+        return new KeySpans(keys, r.pad, imageFrom, imageTo, r.pad + r.expand(r.prompt.questionFrom(), imageTokens),
+                r.pad + r.expand(r.prompt.questionTo(), imageTokens), r.pad + r.length);
+    }
+
+    List<Arm> liveArms() {
+        return arms.stream().filter(a -> !a.done).toList();
+    }
+
+    /** Decoder probes some live arm reads. */
+    Set<ProbeKind> decoderProbes() {
+        Set<ProbeKind> out = EnumSet.noneOf(ProbeKind.class);
+        for (Arm a : liveArms()) {
+            a.bound.footprint().reads().stream().filter(ProbeKind::decoder).forEach(out::add);
+        }
+        return out;
+    }
+
+    /**
+     * Drops the rows of finished arms, and prefill-only branches after the prefill; returns the batch indices
+     * kept (ascending) for {@link KvCache#retain}.
+     */
+    int[] retire(boolean afterPrefill) {
+        List<Row> keep = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            Row r = batch.get(i);
+            if (!r.arm.done && !(afterPrefill && r.life == Branch.Lifetime.PREFILL_ONLY)) {
+                keep.add(r);
+                at.add(i);
+            }
+        }
+        setBatch(keep);
+        return at.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private void setBatch(List<Row> rows) {
+        batch = List.copyOf(rows);
+        index.clear();
+        for (int i = 0; i < batch.size(); i++) {
+            index.put(batch.get(i).ref, i);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package io.sightline.engine;
+
+/** Sees each token as an arm chooses it (streaming, time to first token). Called on the generating thread. */
+@FunctionalInterface
+public interface TokenListener {
+
+    TokenListener NONE = (arm, token, logprob, nanos) -> {
+    };
+
+    /**
+     * @param arm   the arm's index in the request
+     * @param nanos since {@code generate} was called
+     */
+    void onToken(int arm, int token, float logprob, long nanos);
+}
