@@ -14,7 +14,8 @@ import javax.imageio.ImageIO;
 public final class TestModel {
 
     public static final Path MODELS = Path.of("onnx-models");
-    public static final Path DIR = MODELS.resolve("shapes-vlm");
+    /** The model under test; {@code -Dsightline.model.dir=...} points the tests (and goldens) at another export. */
+    public static final Path DIR = Path.of(System.getProperty("sightline.model.dir", "onnx-models/shapes-vlm"));
 
     private static ModelBundle bundle;
     private static OrtVlm vlm;
