@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -88,7 +89,7 @@ public final class GenerationAdmission {
             GenerationBody.Arm arm = arms.get(i);
             if (arm == null || arm.intervention() == null || arm.intervention().isBlank()) {
                 errors.add(new FieldError("arms[" + i + "].intervention", "is required"));
-            } else if (arm.params() != null && arm.params().containsValue(null)) {
+            } else if (arm.params() != null && arm.params().values().stream().anyMatch(Objects::isNull)) {
                 errors.add(new FieldError("arms[" + i + "].params", "values must not be null"));
             }
         }
@@ -110,7 +111,10 @@ public final class GenerationAdmission {
             acceptedArms.add(accepted);
         }
         // a sampled generation without a seed gets one drawn here, so every stored generation can be replayed
-        Long seed = body.seed() != null || temperature == 0 ? body.seed() : ThreadLocalRandom.current().nextLong(1L << 53);
+        Long seed = body.seed();
+        if (seed == null && temperature > 0) {
+            seed = ThreadLocalRandom.current().nextLong(1L << 53);
+        }
         DecodingOptions decoding = new DecodingOptions(tokens, temperature, topK, topP, seed, stop);
         GenerationRequest request = new GenerationRequest(image.input(), prompt, decoding, specs);
 
