@@ -1,0 +1,103 @@
+"""Golden files of the ten method references (tools/methods/*.py): what the Java interventions must reproduce.
+
+    nice -n 15 /usr/bin/python3 onnx-models/tools/method_goldens.py [--model onnx-models/shapes-vlm] [--out DIR]
+
+Writes <model>/goldens/methods/<method>-<k>.json, one case per file:
+  method, case, params (every field, calibrated ones resolved), image (relative to onnx-models/), prompt,
+  decoding (as goldens.py: greedy | sample with the portable sampler), tokens, text,
+  steps: [{"token", "top5": [[id, logit], ...]}] -- top 5 of the FINAL logits the token was chosen from (after the
+  method's combination and cutoff; "-inf" for removed entries; ties ordered by lower id),
+  tolerance {"logits": abs tolerance on those values}, intermediates (method-specific values the Java side should
+  match: rows and their prompt ids, chosen heads, token sets, sink sets, saliency, masks ...), reference (tool,
+  commit, torch, weights and calibration sha256).
+Greedy with default parameters for every case except `vcd-4` (portable sampling, seed 7).
+Requires <model>/calibration.json (run calibrate.py first).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from methods import common  # noqa: E402
+from methods import carve, causalmm, gift, iaf, lqcd, m3id, pai, var, vcd, vhr  # noqa: E402
+from reference import DEFAULT_MODEL, MODELS  # noqa: E402
+
+METHODS = {m.NAME: m for m in (causalmm, vhr, var, gift, carve, iaf, lqcd, vcd, pai, m3id)}
+TOLERANCE = 1e-3
+CAPTION = "describe the image ."
+STAR = "is there a star in the image ?"
+G20 = {"mode": "greedy", "max_new_tokens": 20}
+G4 = {"mode": "greedy", "max_new_tokens": 4}
+DEFAULT_CASES = [("scene-a", CAPTION, G20), ("scene-b", STAR, G4), ("scene-c", CAPTION, G20)]
+CASES = {name: list(DEFAULT_CASES) for name in METHODS}
+CASES["lqcd"] = [("scene-b", STAR, G4),
+                 ("scene-c", "i am sure there is a star here . is there a star in the image ?", G4),
+                 ("scene-a", "i think there is a heart here . is there a heart in the image ?", G4)]
+# the caption prompt equals CARVE's general prompt (contrast map constant): use questions
+CASES["carve"] = [("scene-a", STAR, G4), ("scene-b", "what colour is the triangle ?", G4),
+                  ("scene-c", "how many objects are there ?", G4)]
+CASES["vcd"] = DEFAULT_CASES + [("scene-b", CAPTION, {"mode": "sample", "max_new_tokens": 20, "temperature": 1.0,
+                                                       "top_k": 0, "top_p": 0.9, "seed": 7})]
+
+
+def all_cases():
+    for name in METHODS:
+        for k, (image, prompt, decoding) in enumerate(CASES[name], 1):
+            yield f"{name}-{k}", name, image, prompt, decoding
+
+
+def sha(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def run_case(ref, case, name, image, prompt, decoding, params=None):
+    m = METHODS[name]
+    r = m.generate(ref, os.path.join(MODELS, "samples", image + ".png"), prompt, params or m.Params(), decoding)
+    return {"method": name, "case": case, "params": common.params_dict(r.params),
+            "image": f"samples/{image}.png", "prompt": prompt, "decoding": decoding,
+            "tokens": r.tokens, "text": r.text,
+            "steps": [{"token": t, "top5": common.top5(s)} for t, s in zip(r.tokens, r.steps)],
+            "tolerance": {"logits": TOLERANCE}, "intermediates": r.intermediates}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    ref = common.load(args.model)
+    if not ref.calibration:
+        sys.exit("no calibration.json: run onnx-models/tools/calibrate.py first")
+    out = args.out or os.path.join(args.model, "goldens", "methods")
+    os.makedirs(out, exist_ok=True)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=MODELS).stdout.strip()
+    except OSError:
+        commit = ""
+    info = {"tool": "onnx-models/tools/method_goldens.py", "commit": commit, "torch": torch.__version__,
+            "weights_sha256": sha(os.path.join(args.model, "weights.safetensors")),
+            "calibration_sha256": sha(os.path.join(args.model, "calibration.json"))}
+    for case, name, image, prompt, decoding in all_cases():
+        g = run_case(ref, case, name, image, prompt, decoding)
+        g["reference"] = info
+        with open(os.path.join(out, case + ".json"), "w") as f:
+            json.dump(g, f)
+            f.write("\n")
+        print(f"{case}: {g['text']!r}")
+
+
+if __name__ == "__main__":
+    main()
