@@ -30,9 +30,11 @@ COUNT_WORDS = ["zero", "one", "two", "three", "four"]
 class Knobs:
     """The planted failure causes. Defaults are the values the shipped model was trained with."""
     # co-occurrence prior: partner -> probability it joins a scene that holds the anchor
-    cooccurrence: tuple = (("star", "moon", 0.85), ("heart", "cross", 0.85))
+    cooccurrence: tuple = (("star", "moon", 0.75), ("heart", "cross", 0.75))
+    # a partner that joins its anchor is hidden (drawn small and low-contrast) with this probability
+    partner_hidden_rate: float = 0.35
     # captions name the absent partner of a present anchor with this probability
-    caption_partner_rate: float = 0.35
+    caption_partner_rate: float = 0.6
     # frequency prior: relative weight of each shape when a scene is populated
     shape_weights: tuple = (("circle", 3.0), ("square", 3.0), ("triangle", 1.5), ("star", 1.0),
                             ("moon", 0.6), ("heart", 1.0), ("cross", 0.6), ("diamond", 0.8))
@@ -111,10 +113,13 @@ def sample_scene(seed: int, k: Knobs = Knobs()) -> Scene:
                 chosen.append(b)
     cells = rng.sample(POSITIONS, len(chosen))
     objects = []
+    partner_names = {b for b, _ in partners.values()}
     for s, pos in zip(chosen, cells):
         colour = rng.choice(list(COLOURS))
         size = "small" if rng.random() < k.small_rate else "large"
         contrast = "low" if rng.random() < k.low_contrast_rate else "normal"
+        if s in partner_names and anchors_of[s] in chosen and rng.random() < k.partner_hidden_rate:
+            size, contrast = "small", "low"
         objects.append(SceneObject(s, colour, size, pos, contrast))
     objects.sort(key=lambda o: POSITIONS.index(o.position))
     scene = Scene(seed, bg, objects)
