@@ -21,8 +21,9 @@ Rules (L = decoder layers; the same text is written next to each value):
 - var.tau: phi = max_{d in sink_dims} |x_d| / sqrt(mean x^2 + 1e-6) of every prompt token at the input of the VAR
   layers (prefill). Sorted pooled values; in the top 5% find the largest ratio between consecutive values; if that
   ratio >= 2 (a massive-activation cluster, as LLaVA's sinks vs tau = 20) tau = geometric mean of the two values
-  at the gap; otherwise (no massive-activation cluster in this model) tau = the 99th percentile of phi, so that
-  about 1% of tokens -- a handful of image tokens per image, as in LLaVA -- are sinks.
+  at the gap; otherwise (no massive-activation cluster in this model) tau = the 99th percentile of the IMAGE tokens'
+  phi, so that about 1% of image tokens are visual sinks (VAR's premise: a few image tokens act as sinks); text
+  tokens above tau are sinks too, as in the code (all sinks give up mass).
 - gift.saliency_layer: the layer with the largest mean total gaze shift sum_{h, i in C, j in V}
   max(A[h,i,j] - A[h,i-1,j], 0) over prompts with content words (the paper's rule).
 - gift.enhance_layers: candidates l >= ceil(5L/28) (no official config enhances earlier: 12/32, 14/40, 5/28); of
@@ -92,7 +93,8 @@ def scenes(n):
     return out
 
 
-def tau_rule(phi):
+def tau_rule(phi, phi_image):
+    """phi of all prompt tokens and of the image tokens (pooled over VAR layers and scenes)."""
     v = torch.sort(phi.double())[0]
     n = v.numel()
     tail = v[int(0.95 * n):]
@@ -101,7 +103,7 @@ def tau_rule(phi):
     gap = float(ratios[k])
     if gap >= 2.0:
         return math.sqrt(float(tail[k]) * float(tail[k + 1])), "gap", gap
-    return float(torch.quantile(v, 0.99)), "p99", gap
+    return float(torch.quantile(phi_image.double(), 0.99)), "p99-image", gap
 
 
 def calibrate(ref, n_scenes):
@@ -110,7 +112,7 @@ def calibrate(ref, n_scenes):
     dims = list(ref.meta["sink_dims"])
     var_layers = list(range(scaled(2, L), L - 1))
     data = scenes(n_scenes)
-    phis, shift, ratio, pmax = [], torch.zeros(L), torch.zeros(L), []
+    phis, phis_img, shift, ratio, pmax = [], [], torch.zeros(L), torch.zeros(L), []
     n_shift = 0
     for seed, rgb, prompt in data:
         ids = text.prompt_ids(prompt)
@@ -122,6 +124,7 @@ def calibrate(ref, n_scenes):
         q0, q1 = common.question_span(ref, ids)
         for l in var_layers:
             phis.append(pr.phi[l])
+            phis_img.append(pr.phi[l][v0:v1])
         rows = content_rows(ref, ids)
         for l in range(L):
             A = pr.A[l]
@@ -136,8 +139,8 @@ def calibrate(ref, n_scenes):
         pmax += [float(torch.softmax(st, -1).max()) for st in r.steps]
     shift /= max(n_shift, 1)
     ratio /= len(data)
-    phi = torch.cat(phis)
-    tau, how, gap = tau_rule(phi)
+    phi, phi_img = torch.cat(phis), torch.cat(phis_img)
+    tau, how, gap = tau_rule(phi, phi_img)
     sal = int(torch.argmax(shift))
     first = math.ceil(5 * L / 28)
     med = float(torch.median(ratio[first:]))
@@ -158,11 +161,14 @@ def calibrate(ref, n_scenes):
                 "end_layer": {"value": L - 1, "rule": "last layer excluded (paper): L - 1"},
                 "tau": {"value": r6(tau),
                         "rule": "phi of all prompt tokens at the VAR layers' input; largest consecutive ratio in the "
-                                "top 5% of sorted values: if >= 2, geometric mean of the two values at the gap; "
-                                "else the 99th percentile of phi",
+                                "top 5% of sorted values: if >= 2 (a massive-activation cluster), geometric mean of "
+                                "the two values at the gap; else the 99th percentile of the image tokens' phi "
+                                "(about 1% of image tokens become visual sinks)",
                         "evidence": {"branch": how, "largest_tail_ratio": r6(gap), "tokens": int(phi.numel()),
                                      "phi_quantiles": q(phi, [0.5, 0.9, 0.99, 0.999, 1.0]),
-                                     "sink_fraction": r6(float((phi > tau).double().mean()))}}},
+                                     "image_phi_quantiles": q(phi_img, [0.5, 0.9, 0.99, 1.0]),
+                                     "sink_fraction": r6(float((phi > tau).double().mean())),
+                                     "image_sink_fraction": r6(float((phi_img > tau).double().mean()))}}},
         "vhr": {"layers": {"value": sorted({1} | set(range(L - scaled(14, L), L))),
                            "rule": "paper: layer index 1 + the last 14 of 32 -> {1} U last ceil(14L/32) layers"}},
         "carve": {"layers": {"value": list(range(math.floor(20 * L / 32), min(L - 1, math.floor(25 * L / 32)) + 1)),

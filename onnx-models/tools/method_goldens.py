@@ -10,12 +10,15 @@ Writes <model>/goldens/methods/<method>-<k>.json, one case per file:
   tolerance {"logits": abs tolerance on those values}, intermediates (method-specific values the Java side should
   match: rows and their prompt ids, chosen heads, token sets, sink sets, saliency, masks ...), reference (tool,
   commit, torch, weights and calibration sha256).
-Greedy with default parameters for every case except `vcd-4` (portable sampling, seed 7).
+Greedy with default parameters (at least 3 cases per method), one sampled case `vcd-4` (portable sampler, seed 7),
+then one case per code-parity flag (FLAG_CASES: the official code's behaviour where it differs from the paper;
+the flag is visible in "params").
 Requires <model>/calibration.json (run calibrate.py first).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,12 +50,23 @@ CASES["carve"] = [("scene-a", STAR, G4), ("scene-b", "what colour is the triangl
                   ("scene-c", "how many objects are there ?", G4)]
 CASES["vcd"] = DEFAULT_CASES + [("scene-b", CAPTION, {"mode": "sample", "max_new_tokens": 20, "temperature": 1.0,
                                                        "top_k": 0, "top_p": 0.9, "seed": 7})]
+# code-parity flags (official code's behaviour where it differs from the paper): one case each, after the defaults
+FLAG_CASES = {
+    "causalmm": [("scene-c", CAPTION, G20, {"kv_sharing_quirk": True})],
+    "vcd": [("scene-c", CAPTION, G20, {"pre_fix_cache_sharing": True})],
+    "pai": [("scene-c", CAPTION, G20, {"first_token_skip": True})],
+    "var": [("scene-c", CAPTION, G20, {"include_last_layer": True})],
+    "iaf": [("scene-c", CAPTION, G20, {"head_modulation": False})],
+    "carve": [("scene-a", STAR, G4, {"two_images": True})],
+}
 
 
 def all_cases():
+    """(case, method, image, prompt, decoding, params overrides)."""
     for name in METHODS:
-        for k, (image, prompt, decoding) in enumerate(CASES[name], 1):
-            yield f"{name}-{k}", name, image, prompt, decoding
+        cases = [c + ({},) for c in CASES[name]] + FLAG_CASES.get(name, [])
+        for k, (image, prompt, decoding, over) in enumerate(cases, 1):
+            yield f"{name}-{k}", name, image, prompt, decoding, over
 
 
 def sha(path):
@@ -62,9 +76,10 @@ def sha(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def run_case(ref, case, name, image, prompt, decoding, params=None):
+def run_case(ref, case, name, image, prompt, decoding, overrides=None):
     m = METHODS[name]
-    r = m.generate(ref, os.path.join(MODELS, "samples", image + ".png"), prompt, params or m.Params(), decoding)
+    params = dataclasses.replace(m.Params(), **(overrides or {}))
+    r = m.generate(ref, os.path.join(MODELS, "samples", image + ".png"), prompt, params, decoding)
     return {"method": name, "case": case, "params": common.params_dict(r.params),
             "image": f"samples/{image}.png", "prompt": prompt, "decoding": decoding,
             "tokens": r.tokens, "text": r.text,
@@ -90,8 +105,8 @@ def main():
     info = {"tool": "onnx-models/tools/method_goldens.py", "commit": commit, "torch": torch.__version__,
             "weights_sha256": sha(os.path.join(args.model, "weights.safetensors")),
             "calibration_sha256": sha(os.path.join(args.model, "calibration.json"))}
-    for case, name, image, prompt, decoding in all_cases():
-        g = run_case(ref, case, name, image, prompt, decoding)
+    for case, name, image, prompt, decoding, over in all_cases():
+        g = run_case(ref, case, name, image, prompt, decoding, over)
         g["reference"] = info
         with open(os.path.join(out, case + ".json"), "w") as f:
             json.dump(g, f)

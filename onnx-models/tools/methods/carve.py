@@ -7,7 +7,8 @@ image keys. S = sum_{t < min(nQ, nG)} (t + 1) sum_l m_Q[t][l] / (m_G[t][l] + lam
 bilinearly (align_corners=False) to the original image size. Mask: S >= 80th percentile (numpy linear), 4-connected
 components (raster-order labels), keep the top max(3, floor(0.2 #components)) by sum S (ties: lower label); black
 outside, crop to the mask's bounding box, upscale by max(W/cw, H/ch) with Lanczos (PIL, size rounded), then answer
-the question greedily on the refined image.
+the question greedily on the refined image (goldens carry it as intermediates.refined_png_base64, lossless, before
+the model's own resize, so the final pass can be checked apart from the resampler).
 
 Deviations / choices:
 - Prompts: the code appends " Answer the question using a single word or phrase." and uses "Write a general
@@ -25,6 +26,8 @@ No-op: keep_ratio = 1 (mask = whole image, crop = image, scale 1: the refined im
 """
 from __future__ import annotations
 
+import base64
+import io
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -158,6 +161,9 @@ def generate(ref, image, prompt, params=Params(), decoding=None):
     H, W = rgb.shape[:2]
     S = F.interpolate(g[None, None], size=(H, W), mode="bilinear", align_corners=False)[0, 0].numpy()
     refined, info = refine(rgb, S, p)
+    buf = io.BytesIO()
+    Image.fromarray(refined).save(buf, format="PNG")
+    info["refined_png_base64"] = base64.b64encode(buf.getvalue()).decode("ascii")
     r_img = image_embeds(ref, ref.pixels(refined))
     if p.two_images:
         ids = text.encode(text.TEMPLATE.replace("<image>", "<image><image>").format(prompt=prompt))

@@ -22,6 +22,9 @@ Deviations:
   (shuffle: Fisher-Yates per head, heads in order; random: u() per cell in (head, row, col) order; language random:
   per call, layer, head, query row, key in order) instead of torch's global RNG, so Java draws the same values.
 - No fp16 cast of F_cf (everything float32).
+- The edited ViT layer is the one whose output feeds the projector (LLaVA: mm_vision_select_layer -2, attentions[-2];
+  here the last layer run, feature_layers - 1): structural, not a tuned choice.
+- Multimodal/language levels follow the README snippet (not runnable in the repo); all decoder layers, no selection.
 No-op: gamma = 0.
 """
 from __future__ import annotations

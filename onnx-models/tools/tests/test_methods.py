@@ -272,12 +272,12 @@ class GoldenTest(unittest.TestCase):
     def test_method_goldens_reproduce(self):
         r = ref()
         d = os.path.join(MODEL, "goldens", "methods")
-        for case, name, image, prompt, decoding in method_goldens.all_cases():
+        for case, name, image, prompt, decoding, over in method_goldens.all_cases():
             with open(os.path.join(d, case + ".json")) as f:
                 want = json.load(f)
             self.assertEqual(want["reference"]["weights_sha256"],
                              method_goldens.sha(os.path.join(MODEL, "weights.safetensors")), "stale goldens")
-            got = method_goldens.run_case(r, case, name, image, prompt, decoding)
+            got = method_goldens.run_case(r, case, name, image, prompt, decoding, over)
             self.assertEqual(got["tokens"], want["tokens"], case)
             self.assertEqual(got["params"], want["params"], case)
             for gs, ws in zip(got["steps"], want["steps"]):
