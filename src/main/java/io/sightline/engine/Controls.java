@@ -7,8 +7,10 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.BitSet;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.ToIntFunction;
 
 /**
@@ -103,7 +105,12 @@ public final class Controls implements AutoCloseable {
 
     /** Writes to one row on behalf of {@code writer} (an intervention name, used in conflict messages). */
     public RowControls row(RowRef r, String writer) {
-        return new RowControls(this, r, rowIndex.applyAsInt(r), writer);
+        return new RowControls(this, r, rowIndex.applyAsInt(r), writer, EnumSet.allOf(Slot.class));
+    }
+
+    /** As {@link #row(RowRef, String)}, refusing slots outside {@code declared} (the writer's footprint). */
+    RowControls row(RowRef r, String writer, Set<Slot> declared) {
+        return new RowControls(this, r, rowIndex.applyAsInt(r), writer, declared);
     }
 
     /** Selects the layer returned in {@code attn_heads}; one value per call. */

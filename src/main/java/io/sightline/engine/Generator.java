@@ -151,7 +151,8 @@ public final class Generator {
              VisionControls controls = VisionControls.neutral(d, rows, arena);
              VisionOutput out = new VisionOutput(env, d, rows, wanted, arena)) {
             for (Arm a : own) {
-                a.steerer.beforeVision(new ArmVisionControls(controls, visionRow.get(a), a.bound.intervention()));
+                a.steerer.beforeVision(new ArmVisionControls(controls, visionRow.get(a), a.bound.intervention(),
+                        a.bound.footprint().writes()));
             }
             Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env));
             inputs.put("pixel_values", scope.add(OnnxTensor.createTensor(env, pixels,
@@ -174,20 +175,22 @@ public final class Generator {
         int rows = batch.size();
         int t = step.queries();
         int s = step.keys();
+        boolean plain = plain(plan);
         try (TensorScope scope = new TensorScope();
              Controls controls = Controls.neutral(d, rows, t, s, arena, plan::index)) {
             for (Arm a : plan.liveArms()) {
                 a.steerer.beforeCall(step, new ArmControls(controls, a.index, a.bound.intervention(),
-                        r -> plan.spans(r, s)));
+                        a.bound.footprint().writes(), r -> plan.spans(r, s)));
             }
-            Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env));
+            Map<String, OnnxTensor> inputs = plain ? new HashMap<>() : new HashMap<>(controls.tensors(env));
             inputs.put("inputs_embeds", scope.add(embed(plan, step, imageEmbeds, arena, run)));
             inputs.put("position_ids", scope.add(positions(batch, step, arena)));
             inputs.put("key_mask", scope.add(keyMask(batch, s, arena)));
             inputs.put("past_kv", scope.add(kv.past(env)));
             OnnxTensor present = scope.add(kv.present(env, t));
+            OrtSession session = plain ? model.plainDecoder() : model.decoder();
             try (DecoderOutput out = new DecoderOutput(env, d, plan, step, plan.decoderProbes(), arena, present);
-                 OrtSession.Result ignored = model.decoder().run(inputs, Set.of(), out.pinned(), run)) {
+                 OrtSession.Result ignored = session.run(inputs, Set.of(), out.pinned(), run)) {
                 kv.adopt(t);
                 for (Arm a : plan.liveArms()) {
                     a.steerer.afterCall(step, out);
@@ -197,6 +200,23 @@ public final class Generator {
                 }
             }
         }
+    }
+
+    /**
+     * Whether this call may run decoder_plain.onnx: no live arm writes a decoder control or reads a probe other
+     * than attn_last, so every row is neutral and the plain graph gives the same outputs without the gated ops.
+     */
+    private boolean plain(RowPlan plan) {
+        if (model.plainDecoder() == null) {
+            return false;
+        }
+        for (Arm a : plan.liveArms()) {
+            if (a.bound.footprint().writes().stream().anyMatch(Slot::decoder)
+                    || a.bound.footprint().reads().stream().anyMatch(k -> k.decoder() && k != ProbeKind.ATTN_LAST)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** inputs_embeds [B,T,D]: embed.onnx over the row's ids (pads on the left), image embeddings spliced in. */

@@ -23,11 +23,12 @@ import tools.jackson.databind.json.JsonMapper;
  * @param promptTemplate contains {@code {prompt}} and the image token
  * @param sinkDims       hidden dimensions that {@code sink_score} reads (VAR)
  * @param calibration    per-method layer choices, as written by the calibration command
+ * @param decoderPlain   decoder_plain.onnx (the decoder without controls, for all-neutral calls); null if absent
  */
 public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, float[] mean, float[] std,
                           int[] grid, int patchSize, String promptTemplate, SpecialTokens specialTokens,
                           ModelDims dims, int[] sinkDims, Map<String, Object> calibration, Path vision, Path embed,
-                          Path decoder, Path tokenizer) {
+                          Path decoder, Path decoderPlain, Path tokenizer) {
 
     /** The ABI version this engine speaks (onnx-models/README.md). */
     public static final int ABI_VERSION = 1;
@@ -71,7 +72,8 @@ public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, 
                 req(image, "size").asInt(), floats(req(image, "mean")), floats(req(image, "std")), grid,
                 req(image, "patch_size").asInt(), template, special, dims, ints(req(m, "sink_dims")),
                 calibration(m.path("calibration")), existing(dir, files, "vision"), existing(dir, files, "embed"),
-                existing(dir, files, "decoder"), existing(dir, files, "tokenizer"));
+                existing(dir, files, "decoder"), files.has("decoder_plain") ? existing(dir, files, "decoder_plain") : null,
+                existing(dir, files, "tokenizer"));
     }
 
     /** The text before and after {@code {prompt}} in the template. */

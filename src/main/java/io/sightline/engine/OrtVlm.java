@@ -24,6 +24,8 @@ public final class OrtVlm implements AutoCloseable {
             "pair_row", "pair_alpha", "probe_layer");
     static final List<String> DECODER_OUTPUTS = List.of("logits", "present_kv", "attn_last", "attn_query",
             "attn_heads", "head_out", "sink_score", "pair_heads");
+    static final List<String> PLAIN_INPUTS = List.of("inputs_embeds", "position_ids", "key_mask", "past_kv");
+    static final List<String> PLAIN_OUTPUTS = List.of("logits", "present_kv", "attn_last");
     static final List<String> VISION_INPUTS = List.of("pixel_values", "patch_scale", "mix", "mix_alt", "probe_layer");
     static final List<String> VISION_OUTPUTS = List.of("image_embeds", "cls_attn", "vision_attn");
     static final List<String> EMBED_INPUTS = List.of("input_ids");
@@ -34,16 +36,18 @@ public final class OrtVlm implements AutoCloseable {
     private final OrtSession vision;
     private final OrtSession embed;
     private final OrtSession decoder;
+    private final OrtSession plainDecoder;     // null when the bundle has no decoder_plain.onnx
     private final String executionProvider;
     private boolean closed;
 
     private OrtVlm(ModelBundle bundle, OrtEnvironment env, OrtSession vision, OrtSession embed, OrtSession decoder,
-                   String executionProvider) {
+                   OrtSession plainDecoder, String executionProvider) {
         this.bundle = bundle;
         this.env = env;
         this.vision = vision;
         this.embed = embed;
         this.decoder = decoder;
+        this.plainDecoder = plainDecoder;
         this.executionProvider = executionProvider;
     }
 
@@ -56,6 +60,7 @@ public final class OrtVlm implements AutoCloseable {
         String provider = options.executionProvider();
         OrtSession vision = null;
         OrtSession embed = null;
+        OrtSession decoder = null;
         try {
             if (provider.equals("cuda")) {
                 try {
@@ -71,17 +76,21 @@ public final class OrtVlm implements AutoCloseable {
                 vision = session(env, bundle.vision().toString(), options, false);
             }
             embed = session(env, bundle.embed().toString(), options, cuda);
-            OrtSession decoder = session(env, bundle.decoder().toString(), options, cuda);
-            OrtVlm vlm = new OrtVlm(bundle, env, vision, embed, decoder, provider);
+            decoder = session(env, bundle.decoder().toString(), options, cuda);
+            OrtSession plain = bundle.decoderPlain() == null ? null
+                    : session(env, bundle.decoderPlain().toString(), options, cuda);
+            OrtVlm vlm = new OrtVlm(bundle, env, vision, embed, decoder, plain, provider);
             vlm.checkAbi();
             return vlm;
         } catch (OrtException e) {
             closeQuietly(vision);
             closeQuietly(embed);
+            closeQuietly(decoder);
             throw new EngineFailureException("opening " + bundle.dir(), -1, e);
         } catch (RuntimeException e) {
             closeQuietly(vision);
             closeQuietly(embed);
+            closeQuietly(decoder);
             throw e;
         }
     }
@@ -107,6 +116,10 @@ public final class OrtVlm implements AutoCloseable {
         check("vision", vision.getOutputInfo().keySet(), VISION_OUTPUTS, "outputs");
         check("embed", embed.getInputInfo().keySet(), EMBED_INPUTS, "inputs");
         check("embed", embed.getOutputInfo().keySet(), EMBED_OUTPUTS, "outputs");
+        if (plainDecoder != null) {
+            check("decoder_plain", plainDecoder.getInputInfo().keySet(), PLAIN_INPUTS, "inputs");
+            check("decoder_plain", plainDecoder.getOutputInfo().keySet(), PLAIN_OUTPUTS, "outputs");
+        }
     }
 
     private void check(String graph, Set<String> actual, List<String> expected, String what) {
@@ -142,6 +155,11 @@ public final class OrtVlm implements AutoCloseable {
         return decoder;
     }
 
+    /** decoder_plain.onnx, or null: same outputs as a neutral decoder call without the gated ops' cost. */
+    OrtSession plainDecoder() {
+        return plainDecoder;
+    }
+
     /** Idempotent. */
     @Override
     public synchronized void close() {
@@ -149,6 +167,7 @@ public final class OrtVlm implements AutoCloseable {
             return;
         }
         closed = true;
+        closeQuietly(plainDecoder);
         closeQuietly(decoder);
         closeQuietly(embed);
         closeQuietly(vision);

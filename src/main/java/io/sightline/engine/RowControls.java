@@ -1,6 +1,7 @@
 package io.sightline.engine;
 
 import java.util.BitSet;
+import java.util.Set;
 
 /**
  * Writes one row's controls. Stackable slots combine with other writers (bias adds, head scale multiplies);
@@ -12,12 +13,14 @@ public final class RowControls {
     private final RowRef ref;
     private final int b;
     private final String writer;
+    private final Set<Slot> declared;
 
-    RowControls(Controls c, RowRef ref, int b, String writer) {
+    RowControls(Controls c, RowRef ref, int b, String writer, Set<Slot> declared) {
         this.c = c;
         this.ref = ref;
         this.b = b;
         this.writer = writer;
+        this.declared = declared;
     }
 
     public RowRef ref() {
@@ -27,7 +30,7 @@ public final class RowControls {
     /** ATTN_BIAS: adds {@code logw} to the attention logit of key s. */
     public RowControls addBias(int l, int h, int s, float logw) {
         head(l, h);
-        c.claim(b, Slot.ATTN_BIAS, writer);
+        claim(Slot.ATTN_BIAS);
         int i = lhs(l, h, key(s));
         c.attnBias.put(i, c.attnBias.get(i) + logw);
         return this;
@@ -44,7 +47,7 @@ public final class RowControls {
     /** HEAD_SCALE: multiplies head h's output at layer l. */
     public RowControls scaleHead(int l, int h, float f) {
         head(l, h);
-        c.claim(b, Slot.HEAD_SCALE, writer);
+        claim(Slot.HEAD_SCALE);
         int i = lh(l, h);
         c.headScale.put(i, c.headScale.get(i) * f);
         return this;
@@ -53,7 +56,7 @@ public final class RowControls {
     /** AMP: logit a of {@code keys} becomes a + amp*|a| in head h (amp_mask is per layer, shared by heads). */
     public RowControls amplify(int l, int h, float amp, BitSet keys) {
         head(l, h);
-        c.claim(b, Slot.AMP, writer);
+        claim(Slot.AMP);
         c.amp.put(lh(l, h), amp);
         for (int s = keys.nextSetBit(0); s >= 0; s = keys.nextSetBit(s + 1)) {
             c.ampMask.put(ls(l, key(s)), 1f);
@@ -75,7 +78,7 @@ public final class RowControls {
         if (logw.length != c.keys) {
             throw new InvalidParamsException("focus.logw", "needs " + c.keys + " values, has " + logw.length);
         }
-        c.claim(b, Slot.FOCUS, writer);
+        claim(Slot.FOCUS);
         visual(visual);
         c.focusK.put(b * c.d.layers() + l, k);
         for (int s = 0; s < c.keys; s++) {
@@ -97,7 +100,7 @@ public final class RowControls {
         if (sinks.intersects(targets)) {
             throw new InvalidParamsException("redist", "sink and target keys must be disjoint");
         }
-        c.claim(b, Slot.REDIST, writer);
+        claim(Slot.REDIST);
         visual(visual);
         c.redist.put(lh(l, h), frac);
         int g = (b * c.d.layers() + l) * 2;
@@ -119,7 +122,7 @@ public final class RowControls {
      */
     public RowControls mix(int l, int h, float value, MixMode mode, float[] alt) {
         head(l, h);
-        c.claim(b, Slot.MIX, writer);
+        claim(Slot.MIX);
         if (c.mixModeSet.get(b) && c.mixMode.get(b) != mode.code()) {
             throw new ControlConflictException("row " + b + " mixes with two modes");
         }
@@ -142,7 +145,7 @@ public final class RowControls {
         if (perm.length != c.keys) {
             throw new InvalidParamsException("mix.perm", "needs " + c.keys + " indices, has " + perm.length);
         }
-        c.claim(b, Slot.MIX, writer);
+        claim(Slot.MIX);
         for (int s = 0; s < c.keys; s++) {
             if (perm[s] < 0 || perm[s] >= c.keys) {
                 throw new InvalidParamsException("mix.perm", "index " + perm[s] + " outside 0.." + (c.keys - 1));
@@ -158,7 +161,7 @@ public final class RowControls {
      */
     public RowControls pairWith(RowRef other, int l, float alpha) {
         c.checkLayer(l);
-        c.claim(b, Slot.PAIR, writer);
+        claim(Slot.PAIR);
         int p = c.rowIndex(other);
         if (p == b) {
             throw new InvalidParamsException("pair", "a row cannot pair with itself");
@@ -170,11 +173,18 @@ public final class RowControls {
 
     /** QUERY_ROWS: only the new query positions in {@code t} are edited (default: all of them). */
     public RowControls onlyQueryRows(BitSet t) {
-        c.claim(b, Slot.QUERY_ROWS, writer);
+        claim(Slot.QUERY_ROWS);
         for (int q = 0; q < c.queries; q++) {
             c.rowMask.put(b * c.queries + q, t.get(q) ? 1f : 0f);
         }
         return this;
+    }
+
+    private void claim(Slot slot) {
+        if (!declared.contains(slot)) {
+            throw new ControlConflictException(writer + " writes " + slot + " without declaring it in its footprint");
+        }
+        c.claim(b, slot, writer);
     }
 
     private void visual(BitSet visual) {

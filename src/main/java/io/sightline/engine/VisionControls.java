@@ -6,9 +6,11 @@ import ai.onnxruntime.OrtException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /** The vision graph's control inputs for one call, neutral until written (onnx-models/README.md "vision.onnx"). */
 public final class VisionControls implements AutoCloseable {
@@ -47,10 +49,15 @@ public final class VisionControls implements AutoCloseable {
 
     /** Writes vision row {@code v} on behalf of {@code writer}. */
     public VisionRowControls row(int v, String writer) {
+        return row(v, writer, EnumSet.allOf(Slot.class));
+    }
+
+    /** As {@link #row(int, String)}, refusing slots outside {@code declared} (the writer's footprint). */
+    VisionRowControls row(int v, String writer, Set<Slot> declared) {
         if (v < 0 || v >= rows) {
             throw new IllegalArgumentException("vision row " + v + " outside 0.." + (rows - 1));
         }
-        return new VisionRowControls(this, v, writer);
+        return new VisionRowControls(this, v, writer, declared);
     }
 
     /** Selects the ViT layer returned in {@code vision_attn}; one value per call. */

@@ -1,16 +1,27 @@
 package io.sightline.engine;
 
+import java.util.Set;
+
 /** Writes one vision row's controls: {@code n} patch index, {@code l} ViT layer, {@code h} ViT head. */
 public final class VisionRowControls {
 
     private final VisionControls c;
     private final int v;
     private final String writer;
+    private final Set<Slot> declared;
 
-    VisionRowControls(VisionControls c, int v, String writer) {
+    VisionRowControls(VisionControls c, int v, String writer, Set<Slot> declared) {
         this.c = c;
         this.v = v;
         this.writer = writer;
+        this.declared = declared;
+    }
+
+    private void claim(Slot slot) {
+        if (!declared.contains(slot)) {
+            throw new ControlConflictException(writer + " writes " + slot + " without declaring it in its footprint");
+        }
+        c.claim(v, slot, writer);
     }
 
     /** PATCH_SCALE: multiplies patch n's features before the projector. */
@@ -19,7 +30,7 @@ public final class VisionRowControls {
         if (n < 0 || n >= patches) {
             throw new InvalidParamsException("patch", "must be in 0.." + (patches - 1) + ", was " + n);
         }
-        c.claim(v, Slot.PATCH_SCALE, writer);
+        claim(Slot.PATCH_SCALE);
         int i = v * patches + n;
         c.patchScale.put(i, c.patchScale.get(i) * f);
         return this;
@@ -39,7 +50,7 @@ public final class VisionRowControls {
         if (alt.length != n1 * n1) {
             throw new InvalidParamsException("vision.mix_alt", "needs " + n1 * n1 + " weights, has " + alt.length);
         }
-        c.claim(v, Slot.VISION_MIX, writer);
+        claim(Slot.VISION_MIX);
         int lh = (v * c.d.visionLayers() + l) * c.d.visionHeads() + h;
         c.mix.put(lh, value);
         for (int i = 0; i < alt.length; i++) {

@@ -83,12 +83,14 @@ class GeneratorTest {
 
     @Test
     void seededSamplingIsReproducibleAndSeedDependent() {
-        DecodingOptions a = new DecodingOptions(12, 1.0, 0, 1.0, 7L, List.of());
-        assertThat(one(CAPTION, a).tokens()).containsExactly(one(CAPTION, a).tokens());
+        // a hot temperature, so that a trained model's confident caption still leaves the seed something to decide
+        DecodingOptions a = new DecodingOptions(12, 4.0, 0, 1.0, 7L, List.of());
+        int[] first = one(CAPTION, a).tokens();
+        assertThat(one(CAPTION, a).tokens()).containsExactly(first);
         boolean anyDiffers = false;
-        for (long seed = 8; seed < 12 && !anyDiffers; seed++) {
-            anyDiffers = !java.util.Arrays.equals(one(CAPTION, a).tokens(),
-                    one(CAPTION, new DecodingOptions(12, 1.0, 0, 1.0, seed, List.of())).tokens());
+        for (long seed = 8; seed < 16 && !anyDiffers; seed++) {
+            anyDiffers = !java.util.Arrays.equals(first,
+                    one(CAPTION, new DecodingOptions(12, 4.0, 0, 1.0, seed, List.of())).tokens());
         }
         assertThat(anyDiffers).isTrue();
     }

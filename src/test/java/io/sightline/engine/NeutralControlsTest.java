@@ -91,6 +91,37 @@ class NeutralControlsTest {
         }
     }
 
+    /** A call of only {@code none} arms runs decoder_plain.onnx; the same request through decoder.onnx must agree. */
+    @Test
+    void plainDecoderDecodesExactlyLikeTheNeutralFullDecoder() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TestModel.bundle().decoderPlain() != null,
+                "the model under test ships no decoder_plain.onnx");
+        Generator g = TestModel.generator(InterventionRegistry.of(None.INSTANCE, new ExplicitNoOp()));
+        for (String image : List.of("samples/scene-a.png", "samples/scene-c.png")) {
+            GenerationRequest plain = new GenerationRequest(TestModel.image(image), "describe the image .",
+                    DecodingOptions.greedy(16), List.of(ArmSpec.none()));
+            GenerationRequest full = new GenerationRequest(TestModel.image(image), "describe the image .",
+                    DecodingOptions.greedy(16), List.of(new ArmSpec("noop", Map.of())));
+            ArmResult a = g.generate(plain, Cancellation.create()).get(0);
+            ArmResult b = g.generate(full, Cancellation.create()).get(0);
+            assertThat(b.tokens()).containsExactly(a.tokens());
+            assertThat(b.logprobs()).containsExactly(a.logprobs(), org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
+
+    @Test
+    void writingASlotOutsideTheFootprintIsRefused() {
+        ModelDims d = TestModel.bundle().dims();
+        RowRef r = new RowRef(0, RowRef.BASE);
+        try (Controls c = Controls.neutral(d, 1, 4, 4, new RequestArena(), ref -> 0)) {
+            ArmControls arm = new ArmControls(c, 0, "vcd", EnumSet.of(Slot.LOGITS), ref -> null);
+            assertThatThrownBy(() -> arm.row(r).scaleHead(0, 0, 2f))
+                    .isInstanceOf(ControlConflictException.class).hasMessageContaining("HEAD_SCALE");
+            assertThatThrownBy(() -> arm.row(new RowRef(1, RowRef.BASE)))
+                    .isInstanceOf(ControlConflictException.class);
+        }
+    }
+
     @Test
     void secondWriterOfAnExclusiveSlotConflictsAndStackableSlotsCombine() {
         ModelDims d = TestModel.bundle().dims();
