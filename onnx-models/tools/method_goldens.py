@@ -12,7 +12,8 @@ Writes <model>/goldens/methods/<method>-<k>.json, one case per file:
   commit, torch, weights and calibration sha256).
 Greedy with default parameters (at least 3 cases per method), one sampled case `vcd-4` (portable sampler, seed 7),
 then one case per code-parity flag (FLAG_CASES: the official code's behaviour where it differs from the paper;
-the flag is visible in "params").
+the flag is visible in "params"), then STRESS_CASES (stronger parameters, so that the method changes the emitted
+tokens of this confident model on the samples).
 Requires <model>/calibration.json (run calibrate.py first).
 """
 from __future__ import annotations
@@ -44,7 +45,8 @@ DEFAULT_CASES = [("scene-a", CAPTION, G20), ("scene-b", STAR, G4), ("scene-c", C
 CASES = {name: list(DEFAULT_CASES) for name in METHODS}
 CASES["lqcd"] = [("scene-b", STAR, G4),
                  ("scene-c", "i am sure there is a star here . is there a star in the image ?", G4),
-                 ("scene-a", "i think there is a heart here . is there a heart in the image ?", G4)]
+                 ("scene-a", "i think there is a heart here . is there a heart in the image ?", G4),
+                 ("scene-a", "i am sure there is a moon here . is there a moon in the image ?", G4)]
 # the caption prompt equals CARVE's general prompt (contrast map constant): use questions
 CASES["carve"] = [("scene-a", STAR, G4), ("scene-b", "what colour is the triangle ?", G4),
                   ("scene-c", "how many objects are there ?", G4)]
@@ -59,12 +61,19 @@ FLAG_CASES = {
     "iaf": [("scene-c", CAPTION, G20, {"head_modulation": False})],
     "carve": [("scene-a", STAR, G4, {"two_images": True})],
 }
+# stronger-than-default settings where the defaults leave this confident model's greedy tokens unchanged on the
+# samples, so that the Java side also has cases in which the method changes the emitted text
+STRESS_CASES = {
+    "vhr": [("scene-c", CAPTION, G20, {"alpha": 3.0})],          # paper: alpha 3 still fine
+    "m3id": [("scene-b", CAPTION, G20, {"lam": 0.5})],
+    "gift": [("scene-c", CAPTION, G20, {"alpha": 20.0})],
+}
 
 
 def all_cases():
     """(case, method, image, prompt, decoding, params overrides)."""
     for name in METHODS:
-        cases = [c + ({},) for c in CASES[name]] + FLAG_CASES.get(name, [])
+        cases = [c + ({},) for c in CASES[name]] + FLAG_CASES.get(name, []) + STRESS_CASES.get(name, [])
         for k, (image, prompt, decoding, over) in enumerate(cases, 1):
             yield f"{name}-{k}", name, image, prompt, decoding, over
 
