@@ -2,6 +2,7 @@ package io.sightline.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sightline.engine.ModelBundle;
 import io.sightline.vision.CraftedImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,8 @@ class GenerationApiTest {
     DatabaseClient db;
     @Autowired
     JsonMapper json;
+    @Autowired
+    ModelBundle model;
 
     @Test
     void multipartSampleCompletesAndTheStoredRowsMatchTheResponse() throws Exception {
@@ -146,12 +149,17 @@ class GenerationApiTest {
                 }
             }
         }
+        int eos = model.specialTokens().eosId();
         return cases.stream().map(c -> DynamicTest.dynamicTest(c.path("case").asString("golden"), () -> {
             byte[] image = Files.readAllBytes(Path.of("onnx-models").resolve(c.get("image").asString()));
             JsonNode body = post(base64Json(image, Map.of("prompt", c.get("prompt").asString(),
                     "max_new_tokens", c.get("decoding").get("max_new_tokens").asInt())), HttpStatus.CREATED);
             JsonNode output = body.get("outputs").get(0);
-            assertThat(ints(output.get("tokens"))).containsExactly(ints(c.get("tokens")));
+            List<Integer> expected = new ArrayList<>(List.of(ints(c.get("tokens"))));
+            if (!expected.isEmpty() && expected.get(expected.size() - 1) == eos) {
+                expected.remove(expected.size() - 1);   // goldens list the eos that ended decoding; the API does not
+            }
+            assertThat(ints(output.get("tokens"))).containsExactlyElementsOf(expected);
             assertThat(output.get("text").asString()).isEqualTo(c.get("text").asString());
         }));
     }
