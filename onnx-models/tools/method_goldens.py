@@ -6,7 +6,9 @@ Writes <model>/goldens/methods/<method>-<k>.json, one case per file:
   method, case, params (every field, calibrated ones resolved), image (relative to onnx-models/), prompt,
   decoding (as goldens.py: greedy | sample with the portable sampler), tokens, text,
   steps: [{"token", "top5": [[id, logit], ...]}] -- top 5 of the FINAL logits the token was chosen from (after the
-  method's combination and cutoff; "-inf" for removed entries; ties ordered by lower id),
+  method's combination and cutoff; "-inf" for removed entries; ties ordered by lower id) and rows_top5, the top 5
+  of each branch row's raw logits before the combination, in the order of intermediates.rows (null: row not run;
+  for debugging a mismatch row by row),
   tolerance {"logits": abs tolerance on those values}, intermediates (method-specific values the Java side should
   match: rows and their prompt ids, chosen heads, token sets, sink sets, saliency, masks ...), reference (tool,
   commit, torch, weights and calibration sha256).
@@ -92,7 +94,9 @@ def run_case(ref, case, name, image, prompt, decoding, overrides=None):
     return {"method": name, "case": case, "params": common.params_dict(r.params),
             "image": f"samples/{image}.png", "prompt": prompt, "decoding": decoding,
             "tokens": r.tokens, "text": r.text,
-            "steps": [{"token": t, "top5": common.top5(s)} for t, s in zip(r.tokens, r.steps)],
+            "steps": [{"token": t, "top5": common.top5(s),
+                       "rows_top5": [None if l is None else common.top5(l) for l in rs]}
+                      for t, s, rs in zip(r.tokens, r.steps, r.row_steps)],
             "tolerance": {"logits": TOLERANCE}, "intermediates": r.intermediates}
 
 

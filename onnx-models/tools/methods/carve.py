@@ -172,7 +172,7 @@ def generate(ref, image, prompt, params=Params(), decoding=None):
         ids = text.prompt_ids(prompt)
         emb = prompt_embeds(ref, ids, [r_img])
     r = decode(ref, [Branch(ref, emb, name="final", ids=ids)], lambda s, ls: ls[0], decoding, {})
-    r.intermediates = {"prompt_ids": ids, "probe_question_tokens": tq, "probe_general_tokens": tg,
+    r.intermediates = {"rows": ["final"], "prompt_ids": ids, "probe_question_tokens": tq, "probe_general_tokens": tg,
                        "contrast_grid": [[float(f"{v:.8g}") for v in row] for row in g.tolist()], **info}
     r.params = p
     return r

@@ -222,6 +222,7 @@ class Result:
     intermediates: dict
     text: str = ""
     params: object = None       # the parameters actually used (calibrated ones resolved)
+    row_steps: list = None      # per step, the raw last-position logits of every branch row (None: row not run)
 
 
 def decode(ref, branches, combine, decoding, intermediates=None, stop_on_eos=True):
@@ -229,8 +230,9 @@ def decode(ref, branches, combine, decoding, intermediates=None, stop_on_eos=Tru
     A branch set to None by the method (dropped) is not run any more and passes None to combine."""
     choose = chooser(decoding)
     logits = [b.prefill() if b is not None else None for b in branches]
-    tokens, steps = [], []
+    tokens, steps, rows = [], [], []
     for step in range(decoding["max_new_tokens"]):
+        rows.append([None if l is None else l.detach().clone() for l in logits])
         final = combine(step, logits)
         tok = choose(final)
         tokens.append(tok)
@@ -239,7 +241,7 @@ def decode(ref, branches, combine, decoding, intermediates=None, stop_on_eos=Tru
             break
         if step + 1 < decoding["max_new_tokens"]:
             logits = [b.feed(tok) if b is not None else None for b in branches]
-    return Result(tokens, steps, intermediates or {}, text.decode(tokens))
+    return Result(tokens, steps, intermediates or {}, text.decode(tokens), row_steps=rows)
 
 
 def plain_generate(ref, pixels, prompt, decoding):

@@ -135,7 +135,7 @@ def generate(ref, image, prompt, params=Params(), decoding=None):
     w = torch.exp(p.alpha * sal[0]) if sal is not None else None
     hooks = Enhance(p.enhance_layers, span, qspan, w, k)
     r = decode(ref, [Branch(ref, emb, hooks, "image", ids)], lambda step, ls: ls[0], decoding, {})
-    r.intermediates = {"prompt_ids": ids, "image_keys": list(span), "question_keys": list(qspan),
+    r.intermediates = {"rows": ["image"], "prompt_ids": ids, "image_keys": list(span), "question_keys": list(qspan),
                        "content_keys": rows, "saliency_heads": sal[1] if sal else [],
                        "saliency": [float(f"{x:.6g}") for x in sal[0].tolist()] if sal else None,
                        "prefill_last_row": {str(l): v for l, v in sorted(hooks.log.items())}}

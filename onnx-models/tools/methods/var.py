@@ -109,7 +109,7 @@ def generate(ref, image, prompt, params=Params(), decoding=None):
     r = decode(ref, [row], lambda step, ls: ls[0], decoding, {})
     H = ref.c.text_heads
     r.intermediates = {
-        "prompt_ids": ids, "image_keys": list(span), "layers": sorted(hooks.layers),
+        "rows": ["image"], "prompt_ids": ids, "image_keys": list(span), "layers": sorted(hooks.layers),
         "sinks": {str(l): torch.nonzero(hooks.sinks[l]).flatten().tolist() for l in sorted(hooks.sinks)},
         "phi_max_nonsink": {str(l): float(f"{hooks.phi[l][~hooks.sinks[l]].max():.6g}") for l in sorted(hooks.phi)},
         # heads whose last query row passed the gate, per call (0 = prefill) and layer

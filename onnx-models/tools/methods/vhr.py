@@ -77,7 +77,7 @@ def generate(ref, image, prompt, params=Params(), decoding=None):
     Branch(ref, prompt_embeds(ref, t_ids, []), rec, "text-only", t_ids).prefill()
     hooks = Reinforce(p.layers, p.alpha, rec.last)
     row = Branch(ref, prompt_embeds(ref, ids, [image_embeds(ref, ref.pixels(image))]), hooks, "image", ids)
-    inter = {"rows": ["image", "text-only (prefill only)"], "prompt_ids": [ids, t_ids]}
+    inter = {"rows": ["image"], "prompt_ids": ids, "text_only_prefill_ids": t_ids}
     r = decode(ref, [row], lambda step, ls: ls[0], decoding, inter)
     H = ref.c.text_heads
     inter["chosen_heads"] = {str(l): [h for h in range(H) if hooks.chosen[l][h]] for l in sorted(hooks.chosen)}
