@@ -1,6 +1,6 @@
 """Train the ShapeScenes VLM on CPU in one command, seeded, logging loss.
 
-    /usr/bin/python3 onnx-models/tools/train.py --out /tmp/shapes-train [--steps 1600]
+    /usr/bin/python3 onnx-models/tools/train.py --out /tmp/shapes-train [--steps 1000]
 
 Writes checkpoint.pt (model config + weights + knobs) every 250 steps and at the end.
 Training aids (allowed by the model-organism issue; the served architecture stays LLaVA-style):
@@ -89,7 +89,7 @@ def render_pool(seeds, knobs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=1600)
+    ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--turns", type=int, default=3)
     ap.add_argument("--lr", type=float, default=2e-3)

@@ -30,11 +30,11 @@ COUNT_WORDS = ["zero", "one", "two", "three", "four"]
 class Knobs:
     """The planted failure causes. Defaults are the values the shipped model was trained with."""
     # co-occurrence prior: partner -> probability it joins a scene that holds the anchor
-    cooccurrence: tuple = (("star", "moon", 0.75), ("heart", "cross", 0.75))
+    cooccurrence: tuple = (("star", "moon", 0.8), ("heart", "cross", 0.8))
     # a partner that joins its anchor is hidden (drawn small and low-contrast) with this probability
-    partner_hidden_rate: float = 0.35
+    partner_hidden_rate: float = 0.6
     # captions name the absent partner of a present anchor with this probability
-    caption_partner_rate: float = 0.6
+    caption_partner_rate: float = 0.8
     # frequency prior: relative weight of each shape when a scene is populated
     shape_weights: tuple = (("circle", 3.0), ("square", 3.0), ("triangle", 1.5), ("star", 1.0),
                             ("moon", 0.6), ("heart", 1.0), ("cross", 0.6), ("diamond", 0.8))
