@@ -116,7 +116,7 @@ public final class DecodeBench {
                 Numbers py = reference(reference.replace("{batch}", "" + b).replace("{tokens}", "" + tokens)
                         .replace("{model}", model.toString()).replace("{threads}", "" + threads));
                 System.out.printf("%-6d %-14s %10.2f %16.1f%n", b, "pytorch-eager", py.ttftMs(), py.decodeTokensPerSecond());
-                System.out.printf("%-6d %-14s %10.2fx %15.2fx%n", b, "java/pytorch", py.ttftMs() / java.ttftMs(),
+                System.out.printf("%-6d %-14s %10.2fx %15.2fx%n", b, "java speedup", py.ttftMs() / java.ttftMs(),
                         java.decodeTokensPerSecond() / py.decodeTokensPerSecond());
             }
         }
