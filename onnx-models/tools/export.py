@@ -14,6 +14,7 @@ import os
 import shutil
 import warnings
 
+import numpy as np
 import onnx
 import torch
 
@@ -44,26 +45,18 @@ def calibrate_sink_dims(model: Vlm, n_dims=2, scenes=64):
     import world
     from train import TRAIN_SEED_BASE, normalise, splice
     sc = [world.sample_scene(TRAIN_SEED_BASE + i) for i in range(scenes)]
-    pix = normalise(__import__("numpy").stack([world.render(s) for s in sc]))
+    pix = normalise(np.stack([world.render(s) for s in sc]))
     ids = torch.tensor([text.prompt_ids("describe the image .")] * scenes)
+    inputs = []
     with torch.no_grad():
         img, _, _ = model.image_features(pix)
         x = splice(model, ids, img)
         t = x.shape[1]
-        pos = torch.arange(t)[None].expand(scenes, -1)
-        lm = model.language_model
-        from vlm import causal_mask
-        mask = causal_mask(torch.ones(scenes, t), t)
-        score = torch.zeros(x.shape[-1])
-        for i, layer in enumerate(lm.layers):
-            if i > 0:
-                r = (x.abs() / x.pow(2).mean(-1, keepdim=True).add(1e-6).sqrt())      # [B,T,D]
-                score = torch.maximum(score, r.amax(1).mean(0))
-            att = layer.self_attn
-            q, k, v = att.qkv(layer.input_layernorm(x), pos)
-            w = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + mask, -1)
-            x = x + att.merge(w @ v)
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        model.language_model(x, torch.arange(t)[None].expand(scenes, -1), torch.ones(scenes, t), layer_inputs=inputs)
+    score = torch.zeros(x.shape[-1])
+    for x in inputs[1:]:
+        r = x.abs() / x.pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()                    # [B,T,D]
+        score = torch.maximum(score, r.amax(1).mean(0))
     return sorted(torch.topk(score, n_dims).indices.tolist())
 
 

@@ -213,13 +213,16 @@ class TextModel(nn.Module):
         self.norm = RMSNorm(c.text_dim, c.rms_eps)
         self.lm_head = nn.Linear(c.text_dim, c.vocab_size, bias=False)
 
-    def forward(self, embeds, pos, key_mask, past=None):
+    def forward(self, embeds, pos, key_mask, past=None, layer_inputs=None):
         """Plain decoder. embeds [B,T,D]; key_mask [B,S]; past: list of (k, v) [B,H,P,Dh] or None.
+        `layer_inputs`, when a list, receives each layer's residual input [B,T,D] (sink calibration).
         Returns logits [B,T,V], new past."""
         t = embeds.shape[1]
         mask = causal_mask(key_mask, t)
         x, present = embeds, []
         for i, layer in enumerate(self.layers):
+            if layer_inputs is not None:
+                layer_inputs.append(x)
             att = layer.self_attn
             q, k, v = att.qkv(layer.input_layernorm(x), pos)
             if past is not None:
