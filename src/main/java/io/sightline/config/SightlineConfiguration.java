@@ -54,8 +54,8 @@ public class SightlineConfiguration {
     }
 
     @Bean
-    InterventionRegistry interventionRegistry() {
-        return InterventionRegistry.standard();
+    InterventionRegistry interventionRegistry(ModelBundle bundle) {
+        return InterventionRegistry.standard(bundle);
     }
 
     @Bean

@@ -108,64 +108,119 @@ public final class Generator {
     }
 
     /**
-     * Runs vision.onnx once for all image rows: one neutral row per request image, plus one row per arm that writes
-     * vision controls. Returns image_embeds [Bv,N,D], or null when no row has an image.
+     * Runs vision.onnx over every image row: first one neutral row per request image plus one per arm that writes
+     * its base image's controls (their probes go to {@link io.sightline.intervention.Steerer#afterVision}), then, if
+     * any arm has own-image branches, a second call for those rows, written after the probes were read. Returns
+     * image_embeds [Bv,N,D] of both calls in row order, or null when no row has an image.
      */
     private FloatBuffer encodeImages(RowPlan plan, RequestArena arena, OrtSession.RunOptions run) throws OrtException {
-        List<Arm> own = new ArrayList<>();
-        Map<Arm, Integer> visionRow = new HashMap<>();
-        Map<Integer, Integer> shared = new HashMap<>();           // request -> its neutral vision row
-        List<ImageInput> images = new ArrayList<>();              // per vision row
+        Map<RowRef, Integer> first = new HashMap<>();            // base image rows of the first call
+        Map<Integer, Integer> shared = new HashMap<>();          // request -> its neutral vision row
+        List<ImageInput> images = new ArrayList<>();             // per vision row, both calls
         for (Arm a : plan.arms) {
-            if (a.rows.stream().noneMatch(Row::hasImage)) {
+            if (a.rows.stream().noneMatch(r -> r.hasImage() && !r.ownImage)) {
                 continue;
             }
-            if (a.writes(Slot.PATCH_SCALE) || a.writes(Slot.VISION_MIX)) {
-                own.add(a);
-                visionRow.put(a, images.size());
+            if (a.ownsBaseImage()) {
+                first.put(a.base(), images.size());
                 images.add(a.image);
             } else {
-                visionRow.put(a, shared.computeIfAbsent(a.request, q -> {
+                first.put(a.base(), shared.computeIfAbsent(a.request, q -> {
                     images.add(a.image);
                     return images.size() - 1;
                 }));
             }
         }
+        int firstRows = images.size();
+        Map<RowRef, Integer> second = new HashMap<>();           // own-image branches, numbered from firstRows
         for (Row r : plan.batch()) {
-            r.visionRow = r.hasImage() ? visionRow.get(r.arm) : -1;
+            if (r.ownImage) {
+                second.put(r.ref, images.size());
+                images.add(r.arm.image);
+            }
         }
-        int rows = images.size();
-        if (rows == 0) {
+        for (Row r : plan.batch()) {
+            r.visionRow = !r.hasImage() ? -1 : r.ownImage ? second.get(r.ref) : first.get(r.arm.base());
+        }
+        if (images.isEmpty()) {
             return null;
         }
+        int n = d.imageTokens();
+        FloatBuffer embeds = arena.floats("vision.image_embeds", (long) images.size() * n * d.hidden());
         Set<ProbeKind> wanted = EnumSet.noneOf(ProbeKind.class);
         plan.arms.forEach(a -> a.bound.footprint().reads().stream().filter(k -> !k.decoder()).forEach(wanted::add));
+        visionCall("vision", images.subList(0, firstRows), wanted, slice(embeds, 0, firstRows * n * d.hidden()),
+                arena, run, (controls, pixels) -> {
+                    for (Arm a : plan.arms) {
+                        if (a.ownsBaseImage() && first.containsKey(a.base())) {
+                            a.steerer.beforeVision(armVision(a, controls, Map.of(a.base(), first.get(a.base())),
+                                    pixels));
+                        }
+                    }
+                }, out -> {
+                    for (Arm a : plan.arms) {
+                        if (first.containsKey(a.base()) && a.bound.footprint().reads().stream().anyMatch(k -> !k.decoder())) {
+                            a.steerer.afterVision(out.probes(first.get(a.base())));
+                        }
+                    }
+                });
+        if (!second.isEmpty()) {
+            visionCall("vision.branches", images.subList(firstRows, images.size()), Set.of(),
+                    slice(embeds, firstRows * n * d.hidden(), (images.size() - firstRows) * n * d.hidden()),
+                    arena, run, (controls, pixels) -> {
+                        for (Arm a : plan.arms) {
+                            Map<RowRef, Integer> own = new HashMap<>();
+                            a.rows.stream().filter(r -> r.ownImage).forEach(r -> own.put(r.ref, second.get(r.ref) - firstRows));
+                            if (!own.isEmpty()) {
+                                a.steerer.beforeBranchImages(armVision(a, controls, own, pixels));
+                            }
+                        }
+                    }, out -> {
+                    });
+        }
+        return embeds;
+    }
+
+    private ArmVisionControls armVision(Arm a, VisionControls controls, Map<RowRef, Integer> rows, FloatBuffer pixels) {
+        int h = model.bundle().imageSize();
+        return new ArmVisionControls(controls, a.index, rows, pixels, 3 * h * h, a.bound.intervention(),
+                a.bound.footprint().writes());
+    }
+
+    private interface VisionWrite {
+        void write(VisionControls controls, FloatBuffer pixels);
+    }
+
+    private interface VisionRead {
+        void read(VisionOutput out);
+    }
+
+    /** One vision.onnx call over {@code images}: write controls and pixels, run, read probes. */
+    private void visionCall(String name, List<ImageInput> images, Set<ProbeKind> wanted, FloatBuffer embeds,
+                            RequestArena arena, OrtSession.RunOptions run, VisionWrite write, VisionRead read)
+            throws OrtException {
         OrtEnvironment env = model.env();
+        int rows = images.size();
         int h = model.bundle().imageSize();
         int hw = h * h;
-        FloatBuffer pixels = arena.floats("vision.pixel_values", (long) rows * 3 * hw);   // [Bv,3,H,W]
+        FloatBuffer pixels = arena.floats(name + ".pixel_values", (long) rows * 3 * hw);   // [Bv,3,H,W]
         for (int v = 0; v < rows; v++) {
             pixels.put(v * 3 * hw, images.get(v).pixels());
         }
         try (TensorScope scope = new TensorScope();
              VisionControls controls = VisionControls.neutral(d, rows, arena);
-             VisionOutput out = new VisionOutput(env, d, rows, wanted, arena)) {
-            for (Arm a : own) {
-                a.steerer.beforeVision(new ArmVisionControls(controls, visionRow.get(a), a.bound.intervention(),
-                        a.bound.footprint().writes()));
-            }
+             VisionOutput out = new VisionOutput(env, d, rows, wanted, arena, embeds)) {
+            write.write(controls, pixels);
             Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env));
-            inputs.put("pixel_values", scope.add(OnnxTensor.createTensor(env, pixels,
-                    new long[] {rows, 3, h, h})));
+            inputs.put("pixel_values", scope.add(OnnxTensor.createTensor(env, pixels, new long[] {rows, 3, h, h})));
             try (OrtSession.Result ignored = model.vision().run(inputs, Set.of(), out.pinned(), run)) {
-                for (Arm a : plan.arms) {
-                    if (visionRow.containsKey(a) && a.bound.footprint().reads().stream().anyMatch(k -> !k.decoder())) {
-                        a.steerer.afterVision(out.probes(visionRow.get(a)));
-                    }
-                }
+                read.read(out);
             }
-            return out.imageEmbeds;
         }
+    }
+
+    private static FloatBuffer slice(FloatBuffer b, int from, int length) {
+        return b.duplicate().position(from).limit(from + length).slice();
     }
 
     private void decodeStep(RowPlan plan, Step step, KvCache kv, FloatBuffer imageEmbeds, RequestArena arena,
@@ -317,6 +372,7 @@ public final class Generator {
                 }
             });
         }
+        listener.onLogits(a.index, logits);
         int token = a.sampler.sample(logits);
         float logprob = (float) Sampler.logprob(logits, token);
         if (token == special.eosId()) {

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
@@ -22,7 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
  * @param grid           image patches per side {rows, cols}
  * @param promptTemplate contains {@code {prompt}} and the image token
  * @param sinkDims       hidden dimensions that {@code sink_score} reads (VAR)
- * @param calibration    per-method layer choices, as written by the calibration command
+ * @param calibration    calibrated parameter defaults from calibration.json: method -> parameter -> value
  * @param decoderPlain   decoder_plain.onnx (the decoder without controls, for all-neutral calls); null if absent
  */
 public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, float[] mean, float[] std,
@@ -71,7 +72,7 @@ public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, 
         return new ModelBundle(dir, m.path("name").asString(dir.getFileName().toString()), abi,
                 req(image, "size").asInt(), floats(req(image, "mean")), floats(req(image, "std")), grid,
                 req(image, "patch_size").asInt(), template, special, dims, ints(req(m, "sink_dims")),
-                calibration(m.path("calibration")), existing(dir, files, "vision"), existing(dir, files, "embed"),
+                calibration(dir), existing(dir, files, "vision"), existing(dir, files, "embed"),
                 existing(dir, files, "decoder"), files.has("decoder_plain") ? existing(dir, files, "decoder_plain") : null,
                 existing(dir, files, "tokenizer"));
     }
@@ -114,24 +115,36 @@ public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, 
         return out;
     }
 
-    private static Map<String, Object> calibration(JsonNode c) {
-        if (c.isMissingNode() || c.isNull()) {
+    /**
+     * calibration.json next to model.json (written by onnx-models/tools/calibrate.py): method -> parameter -> value.
+     * A model without one has no calibrated defaults.
+     */
+    private static Map<String, Object> calibration(Path dir) {
+        Path file = dir.resolve("calibration.json");
+        if (!Files.exists(file)) {
             return Map.of();
         }
-        @SuppressWarnings("unchecked")
-        Map<String, Object> map = JSON.convertValue(c, Map.class);
-        return Collections.unmodifiableMap(map);
+        Map<String, Object> out = new LinkedHashMap<>();
+        try {
+            JSON.readTree(Files.readString(file)).path("methods").properties().forEach(m -> {
+                Map<String, Object> params = new LinkedHashMap<>();
+                m.getValue().properties().forEach(p -> params.put(p.getKey(), JSON.convertValue(p.getValue().get("value"), Object.class)));
+                out.put(m.getKey(), Collections.unmodifiableMap(params));
+            });
+        } catch (IOException | JacksonException e) {
+            throw new EngineFailureException("cannot read " + file + ": " + e.getMessage());
+        }
+        return Collections.unmodifiableMap(out);
     }
 
-    /** Layer list of a calibration entry such as {@code "var": {"layers": [1, 2]}}; empty when absent. */
-    public List<Integer> calibratedLayers(String method) {
-        Object entry = calibration.get(method);
-        List<Integer> out = new ArrayList<>();
-        if (entry instanceof Map<?, ?> map && map.get("layers") instanceof List<?> layers) {
-            for (Object l : layers) {
-                out.add(((Number) l).intValue());
-            }
+    /** A calibrated parameter default, e.g. {@code ("var", "tau")}: a Number or a List of Numbers. */
+    public Object calibrated(String method, String parameter) {
+        Object params = calibration.get(method);
+        Object v = params instanceof Map<?, ?> m ? m.get(parameter) : null;
+        if (v == null) {
+            throw new EngineFailureException(dir.resolve("calibration.json") + " has no " + method + "." + parameter
+                    + ": run onnx-models/tools/calibrate.py for this model");
         }
-        return out;
+        return v;
     }
 }

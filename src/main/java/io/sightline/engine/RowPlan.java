@@ -28,15 +28,17 @@ final class RowPlan {
         final Arm arm;
         final Tokenizer.PromptIds prompt;
         final Branch.Lifetime life;
+        final boolean ownImage;  // an OWN_IMAGE branch: its image embeddings come from a vision row of its own
         final int length;       // prompt positions after the image token is expanded to N
         int pad;                // left padding in the prefill call
         int visionRow = -1;     // row of the vision call whose embeddings this row splices, -1 = no image
 
-        Row(RowRef ref, Arm arm, Tokenizer.PromptIds prompt, Branch.Lifetime life, int imageTokens) {
+        Row(RowRef ref, Arm arm, Tokenizer.PromptIds prompt, Branch.Lifetime life, boolean ownImage, int imageTokens) {
             this.ref = ref;
             this.arm = arm;
             this.prompt = prompt;
             this.life = life;
+            this.ownImage = ownImage && prompt.imageAt() >= 0;
             this.length = prompt.ids().length + (prompt.imageAt() >= 0 ? imageTokens - 1 : 0);
         }
 
@@ -54,6 +56,7 @@ final class RowPlan {
     static final class Arm implements ArmView {
         final int index;
         final int request;
+        final String prompt;
         final ImageInput image;
         final BoundArm bound;
         final ModelBundle model;
@@ -69,10 +72,11 @@ final class RowPlan {
         String text;
         long endNanos;
 
-        Arm(int index, int request, ImageInput image, BoundArm bound, ModelBundle model, DecodingOptions decoding,
-            Sampler sampler) {
+        Arm(int index, int request, String prompt, ImageInput image, BoundArm bound, ModelBundle model,
+            DecodingOptions decoding, Sampler sampler) {
             this.index = index;
             this.request = request;
+            this.prompt = prompt;
             this.image = image;
             this.bound = bound;
             this.model = model;
@@ -95,6 +99,12 @@ final class RowPlan {
             return bound.footprint().writes().contains(s);
         }
 
+        /** Whether the base row's image gets a vision row of its own (see {@link io.sightline.intervention.Footprint}). */
+        boolean ownsBaseImage() {
+            return (writes(Slot.PATCH_SCALE) || writes(Slot.VISION_MIX) || writes(Slot.PIXELS))
+                    && rows.stream().noneMatch(r -> r.ownImage);
+        }
+
         @Override
         public RowRef base() {
             return new RowRef(index, RowRef.BASE);
@@ -113,6 +123,11 @@ final class RowPlan {
         @Override
         public ModelBundle model() {
             return model;
+        }
+
+        @Override
+        public String prompt() {
+            return prompt;
         }
 
         @Override
@@ -156,27 +171,34 @@ final class RowPlan {
                 throw new InvalidParamsException(at + "image", "must be resized to " + model.imageSize() + "x"
                         + model.imageSize() + " before the engine, was " + req.image().height() + "x" + req.image().width());
             }
-            Tokenizer.PromptIds full = tokenizer.prompt(req.prompt());
-            Tokenizer.PromptIds textOnly = full.withoutImage();
-            Tokenizer.PromptIds main = req.image() != null ? full : textOnly;
             long seed = req.decoding().seed() != null ? req.decoding().seed() : ThreadLocalRandom.current().nextLong();
             Sampler sampler = Sampler.of(req.decoding(), seed);
             for (int i = 0; i < req.arms().size(); i++) {
                 BoundArm bound = registry.bind(req.arms().get(i), at + "arms[" + i + "].params");
                 // every arm of a request draws from the same seeded stream, so arms differ only by their intervention
-                Arm arm = new Arm(arms.size(), q, req.image(), bound, model, req.decoding(), sampler.forArm());
-                arm.rows.add(new Row(arm.base(), arm, main, Branch.Lifetime.WHOLE, n));
+                Arm arm = new Arm(arms.size(), q, req.prompt(), req.image(), bound, model, req.decoding(),
+                        sampler.forArm());
+                boolean image = req.image() != null;
+                arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound, RowRef.BASE, req.prompt(), image),
+                        Branch.Lifetime.WHOLE, false, n));
                 for (Branch b : bound.footprint().branches()) {
-                    Tokenizer.PromptIds ids = switch (b.edit()) {
-                        case TEXT_ONLY -> textOnly;
-                    };
-                    arm.rows.add(new Row(new RowRef(arm.index, b.name()), arm, ids, b.life(), n));
+                    Tokenizer.PromptIds ids = ids(tokenizer, bound, b.name(), req.prompt(),
+                            image && b.edit() != Branch.InputEdit.TEXT_ONLY);
+                    arm.rows.add(new Row(new RowRef(arm.index, b.name()), arm, ids, b.life(),
+                            b.edit() == Branch.InputEdit.OWN_IMAGE, n));
                 }
                 arms.add(arm);
             }
         }
         arms.forEach(a -> a.steerer = a.bound.open(a));
         return new RowPlan(List.copyOf(arms), n);
+    }
+
+    /** A row's prompt ids: its (possibly rewritten) prompt in the template, with or without the image token. */
+    private static Tokenizer.PromptIds ids(Tokenizer tokenizer, BoundArm bound, String row, String userPrompt,
+                                           boolean image) {
+        Tokenizer.PromptIds ids = tokenizer.prompt(bound.prompt(row, userPrompt));
+        return image ? ids : ids.withoutImage();
     }
 
     List<Row> batch() {

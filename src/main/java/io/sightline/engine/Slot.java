@@ -8,6 +8,8 @@ public enum Slot {
     ATTN_BIAS(true, true), HEAD_SCALE(true, true), PATCH_SCALE(true, false),
     AMP(false, true), MIX(false, true), REDIST(false, true), FOCUS(false, true), PAIR(false, true),
     VISION_MIX(false, false),
+    /** the pixels of an own-image branch row (VCD's noise) */
+    PIXELS(false, false),
     /** row_mask: which query rows of a call the edits touch. */
     QUERY_ROWS(false, true),
     /** probe_layer of the decoder call: one value per call. */

@@ -12,4 +12,8 @@ public interface TokenListener {
      * @param nanos since {@code generate} was called
      */
     void onToken(int arm, int token, float logprob, long nanos);
+
+    /** The final logits [V] an arm's token is sampled from (after its intervention combined them); a view for this call only. */
+    default void onLogits(int arm, float[] logits) {
+    }
 }

@@ -18,10 +18,13 @@ final class VisionOutput implements AutoCloseable {
     private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
     private boolean open = true;
 
-    VisionOutput(OrtEnvironment env, ModelDims d, int rows, Set<ProbeKind> wanted, RequestArena arena) throws OrtException {
+    /** @param imageEmbeds where image_embeds [rows,N,D] goes: it outlives this object (the prefill splices it) */
+    VisionOutput(OrtEnvironment env, ModelDims d, int rows, Set<ProbeKind> wanted, RequestArena arena,
+                 FloatBuffer imageEmbeds) throws OrtException {
         this.d = d;
         long n = d.imageTokens();
-        imageEmbeds = pin(env, arena, "image_embeds", rows, n, d.hidden());
+        this.imageEmbeds = imageEmbeds;
+        pinned.put("image_embeds", OnnxTensor.createTensor(env, imageEmbeds, new long[] {rows, n, d.hidden()}));
         if (wanted.contains(ProbeKind.CLS_ATTN)) {
             probes.put(ProbeKind.CLS_ATTN, pin(env, arena, "cls_attn", rows, d.visionLayers(), n));
         }
@@ -35,7 +38,6 @@ final class VisionOutput implements AutoCloseable {
         for (long x : shape) {
             count *= x;
         }
-        // image_embeds outlives this object (the decoder prefill splices it), so it gets its own arena name
         FloatBuffer buf = arena.floats("vision.out." + name, count);
         pinned.put(name, OnnxTensor.createTensor(env, buf, shape));
         return buf;

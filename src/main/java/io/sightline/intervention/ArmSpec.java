@@ -1,6 +1,8 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.InvalidParamsException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -15,7 +17,8 @@ public record ArmSpec(String intervention, Map<String, Object> params) {
         if (intervention == null || intervention.isBlank()) {
             throw new InvalidParamsException("arms.intervention", "must not be blank");
         }
-        params = params == null ? Map.of() : Map.copyOf(params);
+        // null is a value here (an optional parameter switched off), so no Map.copyOf
+        params = params == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(params));
     }
 
     public static ArmSpec none() {

@@ -15,5 +15,8 @@ public interface ArmView {
 
     ModelBundle model();
 
+    /** The user's prompt, before {@link Intervention#prompt} rewrites it for any row. */
+    String prompt();
+
     DecodingOptions decoding();
 }

@@ -16,8 +16,15 @@ public record Branch(String name, InputEdit edit, Lifetime life) {
 
     /** How the branch's input differs from the base row's. */
     public enum InputEdit {
+        /** the base row's input; the branch differs by its controls (CausalMM's language counterfactual) */
+        SAME,
         /** the prompt without the image token (PAI, VHR, M3ID's prompt-only row) */
-        TEXT_ONLY
+        TEXT_ONLY,
+        /**
+         * its own vision row, written in {@link Steerer#beforeBranchImages} after the base image's probes were read
+         * (VCD's noised image, CausalMM's counterfactual image)
+         */
+        OWN_IMAGE
     }
 
     /** How long the branch stays in the batch. */

@@ -9,7 +9,9 @@ import java.util.Set;
  * What an arm needs from the engine, declared before the first ONNX call so that admission can check it.
  *
  * @param branches extra rows besides the arm's base row
- * @param writes   control slots its steerer writes
+ * @param writes   control slots its steerer writes; vision slots (PATCH_SCALE, VISION_MIX, PIXELS) apply to the
+ *                 {@link Branch.InputEdit#OWN_IMAGE} branches when the arm has any, else to the base row's image,
+ *                 which then gets a vision row of its own instead of sharing the request's
  * @param reads    probes its steerer reads; only these are computed
  */
 public record Footprint(List<Branch> branches, Set<Slot> writes, Set<ProbeKind> reads) {

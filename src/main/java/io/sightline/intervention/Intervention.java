@@ -17,6 +17,14 @@ public interface Intervention<P extends Record> {
     /** Extra rows, control slots and probes of an arm with these parameters, known before any ONNX call. */
     Footprint footprint(P p);
 
+    /**
+     * The prompt row {@code row} ({@link io.sightline.engine.RowRef#BASE} or a branch name) decodes, given the
+     * user's: the user's own by default. LQCD answers the neutral query and contrasts the leading one.
+     */
+    default String prompt(P p, String row, String userPrompt) {
+        return userPrompt;
+    }
+
     /** Fresh per arm; the only place mutable state may live. */
     Steerer open(P p, ArmView arm);
 }

@@ -1,7 +1,9 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
+import io.sightline.engine.ModelBundle;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,9 +18,9 @@ public final class InterventionRegistry {
         this.byName = byName;
     }
 
-    /** Every built-in method. */
-    public static InterventionRegistry standard() {
-        return of(None.INSTANCE);
+    /** Every built-in method, with the calibrated defaults of {@code model}. */
+    public static InterventionRegistry standard(ModelBundle model) {
+        return of(None.INSTANCE, new M3id(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {

@@ -18,6 +18,13 @@ public interface Steerer {
     default void afterVision(VisionProbes in) {
     }
 
+    /**
+     * After {@link #afterVision}, only for arms with {@link Branch.InputEdit#OWN_IMAGE} branches: write those rows'
+     * pixels and vision controls (a second vision call runs them).
+     */
+    default void beforeBranchImages(ArmVisionControls out) {
+    }
+
     /** Before each decoder call: write controls of this arm's rows. */
     default void beforeCall(Step step, ArmControls out) {
     }

@@ -54,7 +54,7 @@ class GoldenParityTest {
         GoldenControls golden = new GoldenControls((List<Map<String, Object>>) g.get("controls"), rec);
         Generator gen = TestModel.generator(InterventionRegistry.of(None.INSTANCE, golden));
         GenerationRequest req = new GenerationRequest(TestModel.image((String) g.get("image")), prompt,
-                decoding((Map<String, Object>) g.get("decoding")), List.of(new ArmSpec("golden", Map.of())));
+                TestModel.decoding((Map<String, Object>) g.get("decoding")), List.of(new ArmSpec("golden", Map.of())));
         ArmResult r = gen.generate(req, Cancellation.create()).get(0);
 
         List<Number> tokens = (List<Number>) g.get("tokens");
@@ -107,16 +107,6 @@ class GoldenParityTest {
         for (int i = 0; i < gl.size(); i++) {
             compare(where + "[" + i + "]", gl.get(i), al.get(i));
         }
-    }
-
-    private static DecodingOptions decoding(Map<String, Object> d) {
-        int max = ((Number) d.get("max_new_tokens")).intValue();
-        if (d.get("mode").equals("greedy")) {
-            return DecodingOptions.greedy(max);
-        }
-        return new DecodingOptions(max, ((Number) d.get("temperature")).doubleValue(),
-                ((Number) d.get("top_k")).intValue(), ((Number) d.get("top_p")).doubleValue(),
-                ((Number) d.get("seed")).longValue(), List.of());
     }
 
     private static long[] longs(List<Number> l) {

@@ -22,7 +22,7 @@ class OrtVlmTest {
             if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
                 assertThat(cuda.executionProvider()).isEqualTo("cpu");
             }
-            ArmResult r = new Generator(cuda, TestModel.tokenizer(), InterventionRegistry.standard())
+            ArmResult r = new Generator(cuda, TestModel.tokenizer(), InterventionRegistry.standard(TestModel.bundle()))
                     .generate(req, Cancellation.create()).get(0);
             if (cuda.executionProvider().equals("cpu")) {
                 assertThat(r.tokens()).containsExactly(cpu.tokens());

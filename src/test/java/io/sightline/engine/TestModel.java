@@ -5,6 +5,8 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
 
 /**
@@ -50,7 +52,7 @@ public final class TestModel {
     }
 
     public static Generator generator() {
-        return generator(InterventionRegistry.standard());
+        return generator(InterventionRegistry.standard(bundle()));
     }
 
     /** A sample image (already at the model's size) relative to onnx-models/, normalised per model.json. */
@@ -80,5 +82,16 @@ public final class TestModel {
             }
         }
         return new ImageInput(px, h, w);
+    }
+
+    /** Decoding options of a golden file's {@code decoding} object (greedy, or the portable sampler's settings). */
+    public static DecodingOptions decoding(Map<String, Object> d) {
+        int max = ((Number) d.get("max_new_tokens")).intValue();
+        if (d.get("mode").equals("greedy")) {
+            return DecodingOptions.greedy(max);
+        }
+        return new DecodingOptions(max, ((Number) d.get("temperature")).doubleValue(),
+                ((Number) d.get("top_k")).intValue(), ((Number) d.get("top_p")).doubleValue(),
+                ((Number) d.get("seed")).longValue(), List.of());
     }
 }

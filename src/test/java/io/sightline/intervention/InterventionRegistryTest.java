@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.SightlineException;
+import io.sightline.engine.TestModel;
 import io.sightline.engine.UnknownInterventionException;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +28,8 @@ class InterventionRegistryTest {
 
     @Test
     void standardRegistryKnowsNone() {
-        InterventionRegistry r = InterventionRegistry.standard();
-        assertThat(r.known()).containsExactly("none");
+        InterventionRegistry r = InterventionRegistry.standard(TestModel.bundle());
+        assertThat(r.known()).startsWith("none");
         BoundArm arm = r.bind(ArmSpec.none(), "arms[0].params");
         assertThat(arm.footprint()).isEqualTo(Footprint.none());
         assertThat(arm.params()).isEmpty();
@@ -36,9 +37,9 @@ class InterventionRegistryTest {
 
     @Test
     void unknownNameThrowsWithCodeAndKnownNames() {
-        assertThatThrownBy(() -> InterventionRegistry.standard().get("vcd"))
+        assertThatThrownBy(() -> InterventionRegistry.standard(TestModel.bundle()).get("vcdx"))
                 .isInstanceOf(UnknownInterventionException.class)
-                .hasMessage("unknown intervention 'vcd'; known: none")
+                .hasMessageStartingWith("unknown intervention 'vcdx'; known: none, ")
                 .extracting(e -> ((SightlineException) e).code()).isEqualTo("unknown-intervention");
     }
 

@@ -1,0 +1,67 @@
+package io.sightline.intervention;
+
+import io.sightline.engine.FloatView;
+
+/**
+ * The logit arithmetic the contrastive methods share (VCD, LQCD, CausalMM, M3ID, PAI's guidance), on a step's
+ * logits [V]: log-softmax, the weighted difference of two rows, and VCD's adaptive plausibility cutoff.
+ */
+public final class Contrast {
+
+    private Contrast() {
+    }
+
+    /** log_softmax of {@code l}, in double for a stable sum. */
+    public static double[] logSoftmax(float[] l) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : l) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : l) {
+            sum += Math.exp(v - max);
+        }
+        double lse = max + Math.log(sum);
+        double[] out = new double[l.length];
+        for (int i = 0; i < l.length; i++) {
+            out[i] = l[i] - lse;
+        }
+        return out;
+    }
+
+    public static double[] logSoftmax(FloatView l) {
+        return logSoftmax(l.copy());
+    }
+
+    public static double[] widen(float[] l) {
+        double[] out = new double[l.length];
+        for (int i = 0; i < l.length; i++) {
+            out[i] = l[i];
+        }
+        return out;
+    }
+
+    /** {@code (1 + alpha) pos - alpha neg}, written into {@code out}. */
+    public static void difference(double[] pos, double[] neg, double alpha, float[] out) {
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) ((1 + alpha) * pos[i] - alpha * neg[i]);
+        }
+    }
+
+    /**
+     * The adaptive plausibility constraint: entries of {@code out} whose {@code base} value is below
+     * {@code max(base) + ln(beta)} become -inf (base: raw logits or log-probabilities of the trusted row).
+     */
+    public static void cutoff(double[] base, double beta, float[] out) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double v : base) {
+            max = Math.max(max, v);
+        }
+        double floor = max + Math.log(beta);
+        for (int i = 0; i < out.length; i++) {
+            if (base[i] < floor) {
+                out[i] = Float.NEGATIVE_INFINITY;
+            }
+        }
+    }
+}
