@@ -11,7 +11,7 @@ import java.util.Map;
  *                        drawn from (after the arm's combine step, before temperature)
  * @param latencyNanos    from the start of {@code generate} to this arm's last token
  * @param tokensPerSecond generated tokens / latency
- * @param scores          per-output scores; the engine fills {@code mean_logprob}, scoring adds more
+ * @param scores          per-output scores; the engine fills {@code mean_logprob} and {@code visual_attention_ratio} (rows with an image)
  */
 public record ArmResult(String intervention, Map<String, Object> params, String text, int[] tokens, float[] logprobs,
                         long latencyNanos, double tokensPerSecond, Map<String, Double> scores) {

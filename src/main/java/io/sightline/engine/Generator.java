@@ -13,6 +13,7 @@ import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Arrays;
@@ -249,6 +250,7 @@ public final class Generator {
                 kv.adopt(t);
                 for (Arm a : plan.liveArms()) {
                     a.steerer.afterCall(step, out);
+                    a.visual.add(out, a.base(), d);
                 }
                 for (Arm a : plan.liveArms()) {
                     choose(a, step, out, plan, t0, listener);
@@ -423,7 +425,13 @@ public final class Generator {
             for (float lp : logprobs) {
                 mean += lp / logprobs.length;
             }
-            Map<String, Double> scores = logprobs.length == 0 ? Map.of() : Map.of("mean_logprob", mean);
+            Map<String, Double> scores = new LinkedHashMap<>();
+            if (logprobs.length > 0) {
+                scores.put("mean_logprob", mean);
+            }
+            if (!Double.isNaN(a.visual.ratio())) {
+                scores.put("visual_attention_ratio", a.visual.ratio());
+            }
             out.get(a.request).add(new ArmResult(a.bound.intervention(), a.bound.params(), text, tokens, logprobs,
                     latency, a.count / (latency / 1e9), scores));
         }

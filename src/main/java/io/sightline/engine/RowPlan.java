@@ -63,6 +63,7 @@ final class RowPlan {
         final DecodingOptions decoding;
         final Sampler sampler;
         final List<Row> rows = new ArrayList<>();
+        final VisualAttention visual = new VisualAttention();
         Steerer steerer;
         int[] tokens = new int[16];
         float[] logprobs = new float[16];
@@ -229,9 +230,9 @@ final class RowPlan {
         return arms.stream().filter(a -> !a.done).toList();
     }
 
-    /** Decoder probes some live arm reads. */
+    /** Decoder probes some live arm reads, plus attn_last for every output's visual attention ratio. */
     Set<ProbeKind> decoderProbes() {
-        Set<ProbeKind> out = EnumSet.noneOf(ProbeKind.class);
+        Set<ProbeKind> out = EnumSet.of(ProbeKind.ATTN_LAST);
         for (Arm a : liveArms()) {
             a.bound.footprint().reads().stream().filter(ProbeKind::decoder).forEach(out::add);
         }

@@ -49,6 +49,22 @@ class GeneratorTest {
     }
 
     @Test
+    void everyOutputWithAnImageScoresItsVisualAttentionRatio() {
+        ArmResult alone = one(CAPTION, DecodingOptions.greedy(12));
+        double ratio = alone.scores().get("visual_attention_ratio");
+        assertThat(ratio).isStrictlyBetween(0.0, 1.0);
+        List<List<ArmResult>> batched = TestModel.generator().generateBatch(
+                List.of(request(LONG, DecodingOptions.greedy(12), 1), request(CAPTION, DecodingOptions.greedy(12), 1)),
+                Cancellation.create());
+        // left padding and other rows must not change a row's ratio
+        assertThat(batched.get(1).get(0).scores().get("visual_attention_ratio"))
+                .isCloseTo(ratio, org.assertj.core.data.Offset.offset(1e-4));
+        ArmResult textOnly = TestModel.generator().generate(new GenerationRequest(null, CAPTION,
+                DecodingOptions.greedy(4), List.of(ArmSpec.none())), Cancellation.create()).get(0);
+        assertThat(textOnly.scores()).doesNotContainKey("visual_attention_ratio");
+    }
+
+    @Test
     void logprobsAreFiniteNonPositiveAndOnePerToken() {
         ArmResult r = one(CAPTION, DecodingOptions.greedy(12));
         assertThat(r.logprobs()).hasSize(r.tokens().length);
