@@ -11,6 +11,12 @@ public interface Intervention<P extends Record> {
     /** Registry and API key: the lowercase acronym, e.g. {@code vcd}. */
     String name();
 
+    /** The paper's title, authors and venue, for {@code GET /v1/interventions}. */
+    String paper();
+
+    /** One line: what the method does at each step. */
+    String summary();
+
     /** Paper / official-code values; request values overlay them (see {@link Params#overlay}). */
     P defaults();
 

@@ -20,8 +20,8 @@ public final class Params {
     private Params() {
     }
 
-    /** One parameter for the API schema. */
-    public record Spec(String name, String type, Object defaultValue) {
+    /** One parameter for the API schema; {@code range} null when the parameter declares none. */
+    public record Spec(String name, String type, Object defaultValue, Range range) {
     }
 
     /** {@code defaults} with {@code values} laid over it; unknown keys and wrong types are invalid-params. */
@@ -75,7 +75,7 @@ public final class Params {
         Map<String, Object> values = toMap(defaults);
         for (RecordComponent c : defaults.getClass().getRecordComponents()) {
             String key = snake(c.getName());
-            out.add(new Spec(key, jsonType(c.getType()), values.get(key)));
+            out.add(new Spec(key, jsonType(c.getType()), values.get(key), c.getAnnotation(Range.class)));
         }
         return out;
     }

@@ -48,6 +48,24 @@ final class GoldenControls implements Intervention<GoldenControls.Params> {
     }
 
     @Override
+
+    public String paper() {
+
+        return "";
+
+    }
+
+
+    @Override
+
+    public String summary() {
+
+        return "test intervention";
+
+    }
+
+
+    @Override
     public Params defaults() {
         return new Params();
     }

@@ -31,6 +31,24 @@ class NeutralControlsTest {
         }
 
         @Override
+
+        public String paper() {
+
+            return "";
+
+        }
+
+
+        @Override
+
+        public String summary() {
+
+            return "test intervention";
+
+        }
+
+
+        @Override
         public Params defaults() {
             return new Params();
         }

@@ -71,6 +71,17 @@ public final class M3id implements Intervention<M3id.Params> {
     }
 
     @Override
+    public String paper() {
+        return "Favero et al., Multi-Modal Hallucination Control by Visual Information Grounding, CVPR 2024";
+    }
+
+    @Override
+    public String summary() {
+        return "Contrasts the image row with an image-free row, more strongly as the answer grows, on steps where the "
+                + "image row is unsure.";
+    }
+
+    @Override
     public Params defaults() {
         return new Params(0.02, ((Number) model.calibrated("m3id", "threshold")).doubleValue(), true, 1,
                 Space.LOG_SOFTMAX, null);

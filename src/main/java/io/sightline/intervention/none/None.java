@@ -26,6 +26,16 @@ public final class None implements Intervention<None.Params> {
     }
 
     @Override
+    public String paper() {
+        return "";
+    }
+
+    @Override
+    public String summary() {
+        return "Plain decoding: the model's own logits, no branches, no edits; the baseline of every comparison.";
+    }
+
+    @Override
     public Params defaults() {
         return new Params();
     }

@@ -65,6 +65,24 @@ public final class DecodeBench {
         }
 
         @Override
+
+        public String paper() {
+
+            return "";
+
+        }
+
+
+        @Override
+
+        public String summary() {
+
+            return "test intervention";
+
+        }
+
+
+        @Override
         public Params defaults() {
             return new Params();
         }
