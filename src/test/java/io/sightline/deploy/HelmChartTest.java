@@ -121,6 +121,16 @@ class HelmChartTest {
     }
 
     @Test
+    void javaOptionsAndExtraEnvReachTheContainer() {
+        Map<String, Object> container = container(podSpec(render(template().set("javaOptions", "-XX:MaxRAMPercentage=60")
+                .set("extraEnv[0].name", "SPRING_PROFILES_ACTIVE").set("extraEnv[0].value", "prod"))));
+
+        assertThat(env(container, "JAVA_OPTS")).containsEntry("value", "-XX:MaxRAMPercentage=60");
+        assertThat(env(container, "SPRING_PROFILES_ACTIVE")).containsEntry("value", "prod");
+        assertThat(envNames(container(podSpec(render(template()))))).doesNotContain("JAVA_OPTS");
+    }
+
+    @Test
     void defaultValuesUseTheCpuImageAndNoGpu() {
         Map<String, Object> container = container(podSpec(render(template())));
 
