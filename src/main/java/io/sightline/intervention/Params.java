@@ -51,7 +51,8 @@ public final class Params {
             return ctor.newInstance(args);
         } catch (InvocationTargetException e) {
             if (e.getCause() instanceof InvalidParamsException ipe) {
-                throw ipe;
+                // records name their own components; the request knows where the arm sits
+                throw ipe.under(field);
             }
             throw new InvalidParamsException(field, String.valueOf(e.getCause().getMessage()));
         } catch (ReflectiveOperationException e) {

@@ -57,6 +57,31 @@ class GenerationApiTest {
     ModelBundle model;
 
     @Test
+    void interventionsListEveryServedMethodWithItsSchema() {
+        JsonNode list = http.get().uri("/v1/interventions").exchange().expectStatus().isOk()
+                .expectBody(JsonNode.class).returnResult().getResponseBody();
+        List<String> names = new ArrayList<>();
+        list.forEach(m -> names.add(m.get("name").asString()));
+        assertThat(names).first().isEqualTo("none");
+        assertThat(names).contains("m3id");
+        for (JsonNode m : list) {
+            assertThat(m.get("summary").asString()).as(m.get("name").asString()).isNotBlank();
+            if (!m.get("name").asString().equals("none")) {
+                assertThat(m.get("paper").asString()).as(m.get("name").asString()).isNotBlank();
+                assertThat(m.get("parameters").size()).as(m.get("name").asString()).isPositive();
+            }
+        }
+        JsonNode m3id = list.get(names.indexOf("m3id"));
+        JsonNode lam = null;
+        for (JsonNode p : m3id.get("parameters")) {
+            lam = p.get("name").asString().equals("lam") ? p : lam;
+        }
+        assertThat(lam.get("type").asString()).isEqualTo("number");
+        assertThat(lam.get("default").asDouble()).isEqualTo(0.02);
+        assertThat(lam.get("minimum").asDouble()).isEqualTo(0.0);
+    }
+
+    @Test
     void multipartSampleCompletesAndTheStoredRowsMatchTheResponse() throws Exception {
         byte[] png = Files.readAllBytes(SAMPLES.resolve("scene-a.png"));
 

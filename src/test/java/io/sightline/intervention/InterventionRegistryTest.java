@@ -57,7 +57,7 @@ class InterventionRegistryTest {
         record Case(Map<String, Object> values, String field) {
         }
         for (Case c : List.of(
-                new Case(Map.of("alpha", -1.0), "alpha"),
+                new Case(Map.of("alpha", -1.0), "p.alpha"),
                 new Case(Map.of("alpha", "big"), "p.alpha"),
                 new Case(Map.of("noise_step", 1.5), "p.noise_step"),
                 new Case(Map.of("adaptive", 1), "p.adaptive"),
@@ -73,5 +73,45 @@ class InterventionRegistryTest {
     void duplicateNamesAreRefused() {
         assertThatThrownBy(() -> InterventionRegistry.of(io.sightline.intervention.none.None.INSTANCE,
                 io.sightline.intervention.none.None.INSTANCE)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void everyDeclaredRangeIsEnforcedWithTheParameterNamed() {
+        InterventionRegistry r = InterventionRegistry.standard(TestModel.bundle());
+        int checked = 0;
+        for (String name : r.known()) {
+            for (Params.Spec s : Params.describe(r.get(name).defaults())) {
+                Range range = s.range();
+                if (range == null) {
+                    continue;
+                }
+                List<Object> outside = new java.util.ArrayList<>();
+                if (!Double.isInfinite(range.min())) {
+                    outside.add(beyond(s, range.min(), range.minExclusive(), -1));
+                }
+                if (!Double.isInfinite(range.max())) {
+                    outside.add(beyond(s, range.max(), range.maxExclusive(), 1));
+                }
+                for (Object v : outside) {
+                    Map<String, Object> values = new java.util.HashMap<>();
+                    values.put(s.name(), v);
+                    assertThatThrownBy(() -> r.bind(new ArmSpec(name, values), "arms[0].params"))
+                            .as("%s.%s = %s", name, s.name(), v)
+                            .isInstanceOf(InvalidParamsException.class)
+                            .extracting(e -> ((InvalidParamsException) e).field())
+                            .isEqualTo("arms[0].params." + s.name());
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isPositive();
+    }
+
+    /** The bound itself when it is exclusive, else the nearest value past it. */
+    private static Object beyond(Params.Spec s, double bound, boolean exclusive, int direction) {
+        if (s.type().equals("integer")) {
+            return (long) bound + (exclusive ? 0 : direction);
+        }
+        return exclusive ? bound : bound + direction * Math.max(1e-6, Math.abs(bound) * 1e-6);
     }
 }

@@ -10,6 +10,7 @@ import io.sightline.intervention.Branch;
 import io.sightline.intervention.Contrast;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.util.List;
 import java.util.Set;
@@ -39,7 +40,9 @@ public final class M3id implements Intervention<M3id.Params> {
      * @param space     log_softmax (paper) or raw logits (RITUAL)
      * @param beta      plausibility cutoff on the image row, null for none (paper)
      */
-    public record Params(double lam, double threshold, boolean gate, int tOrigin, Space space, Double beta) {
+    public record Params(@Range(min = 0) double lam, @Range(min = 0, max = 1, minExclusive = true) double threshold,
+                         boolean gate, @Range(min = 0) int tOrigin, Space space,
+                         @Range(min = 0, max = 1, minExclusive = true) Double beta) {
         public Params {
             if (!(lam >= 0)) {
                 throw new InvalidParamsException("lam", "must be >= 0, was " + lam);
