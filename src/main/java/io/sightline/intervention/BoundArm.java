@@ -1,6 +1,9 @@
 package io.sightline.intervention;
 
+import io.sightline.engine.RowRef;
 import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -38,6 +41,26 @@ public final class BoundArm {
                 (row, prompt) -> iv.prompt(p, row, prompt));
     }
 
+    /** Several bound interventions as one arm (see {@link Composition} for the rule). */
+    static BoundArm compose(List<BoundArm> parts, String field) {
+        List<String> names = parts.stream().map(BoundArm::intervention).toList();
+        Map<String, Object> params = new LinkedHashMap<>();
+        parts.forEach(p -> params.put(p.intervention(), p.params()));
+        Footprint footprint = Composition.footprint(names, parts.stream().map(BoundArm::footprint).toList(), field);
+        return new BoundArm(String.join(Composition.SEPARATOR, names), Collections.unmodifiableMap(params), footprint,
+                arm -> Composition.chain(names, parts, arm), (row, prompt) -> {
+                    if (row.equals(RowRef.BASE)) {
+                        String out = prompt;
+                        for (BoundArm p : parts) {
+                            out = p.prompt(row, out);
+                        }
+                        return out;
+                    }
+                    int slash = row.indexOf('/');
+                    return parts.get(names.indexOf(row.substring(0, slash))).prompt(row.substring(slash + 1), prompt);
+                });
+    }
+
     /** The prompt of one of the arm's rows (see {@link Intervention#prompt}). */
     public String prompt(String row, String userPrompt) {
         return prompter.prompt(row, userPrompt);
@@ -47,7 +70,7 @@ public final class BoundArm {
         return intervention;
     }
 
-    /** Effective parameters, snake_case. */
+    /** Effective parameters, snake_case; a composite arm's are keyed by part name. */
     public Map<String, Object> params() {
         return params;
     }

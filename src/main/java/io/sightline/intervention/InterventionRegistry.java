@@ -3,6 +3,7 @@ package io.sightline.intervention;
 import io.sightline.engine.UnknownInterventionException;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
+import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.ModelBundle;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,11 +48,37 @@ public final class InterventionRegistry {
     }
 
     /**
-     * Looks up the arm's intervention and validates its parameters over the defaults.
+     * Looks up the arm's intervention and validates its parameters over the defaults. A name joined with
+     * {@code +} (e.g. {@code var+vcd}) composes several interventions in one arm; its params are keyed by part
+     * name ({@code {"var": {...}, "vcd": {...}}}).
      *
      * @param field where the arm sits in the request, for error messages (e.g. {@code arms[1].params})
      */
     public BoundArm bind(ArmSpec spec, String field) {
-        return BoundArm.bind(get(spec.intervention()), spec.params(), field);
+        if (!spec.intervention().contains(Composition.SEPARATOR)) {
+            return BoundArm.bind(get(spec.intervention()), spec.params(), field);
+        }
+        List<String> names = List.of(spec.intervention().split("\\+", -1));
+        if (names.stream().anyMatch(String::isBlank) || names.stream().distinct().count() != names.size()) {
+            throw new InvalidParamsException(field.replaceFirst("params$", "intervention"),
+                    "a composition names distinct interventions joined by '+', was '" + spec.intervention() + "'");
+        }
+        for (String key : spec.params().keySet()) {
+            if (!names.contains(key)) {
+                throw new InvalidParamsException(field + "." + key, "a composition's params are keyed by its parts: "
+                        + String.join(", ", names));
+            }
+        }
+        List<BoundArm> parts = new ArrayList<>();
+        for (String name : names) {
+            Object values = spec.params().getOrDefault(name, Map.of());
+            if (!(values instanceof Map<?, ?> map)) {
+                throw new InvalidParamsException(field + "." + name, "must be an object of that part's parameters");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> typed = (Map<String, Object>) map;
+            parts.add(BoundArm.bind(get(name), typed, field + "." + name));
+        }
+        return BoundArm.compose(parts, field);
     }
 }
