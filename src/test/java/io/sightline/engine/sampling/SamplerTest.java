@@ -35,6 +35,15 @@ class SamplerTest {
         assertThat(a.nextDouble()).isEqualTo((b.nextLong() >>> 11) * 0x1.0p-53);
     }
 
+    @Test
+    void gaussianMatchesTheReferenceBoxMullerStream() {
+        // methods/common.py SplitMix64(0).gaussian(5) and SplitMix64(42).gaussian(3); an odd count drops a sine
+        assertThat(new SplitMix64(0).gaussian(5)).containsExactly(-1.8839083333524405, 0.8645068595575148,
+                0.22760793546360525, -0.04211268468683916, -0.22143788059715477);
+        assertThat(new SplitMix64(42).gaussian(3)).containsExactly(0.8822489062222688, 1.388473285287707,
+                -0.4508498757188601);
+    }
+
     @ParameterizedTest(name = "greedy {0} -> {1}")
     @CsvSource(delimiter = '|', value = {
             "0.1 0.2 0.3 0.4 | 3",
