@@ -49,6 +49,16 @@ public final class Contrast {
     }
 
     /**
+     * VCD's contrast on raw logits, shared by VCD, LQCD and CausalMM: {@code base} becomes
+     * {@code (1 + alpha) base - alpha neg}, restricted by {@link #cutoff} at {@code beta} on the original base.
+     */
+    public static void contrastLogits(float[] base, double[] neg, double alpha, double beta) {
+        double[] pos = widen(base);
+        difference(pos, neg, alpha, base);
+        cutoff(pos, beta, base);
+    }
+
+    /**
      * The adaptive plausibility constraint: entries of {@code out} whose {@code base} value is below
      * {@code max(base) + ln(beta)} become -inf (base: raw logits or log-probabilities of the trusted row).
      */
