@@ -180,11 +180,14 @@ final class RowPlan {
                 Arm arm = new Arm(arms.size(), q, req.prompt(), req.image(), bound, model, req.decoding(),
                         sampler.forArm());
                 boolean image = req.image() != null;
-                arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound, RowRef.BASE, req.prompt(), image),
+                arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound.prompt(RowRef.BASE, req.prompt()), image),
                         Branch.Lifetime.WHOLE, false, n));
                 for (Branch b : bound.footprint().branches()) {
-                    Tokenizer.PromptIds ids = ids(tokenizer, bound, b.name(), req.prompt(),
-                            image && b.edit() != Branch.InputEdit.TEXT_ONLY);
+                    String prompt = bound.prompt(b.name(), req.prompt());
+                    if (prompt == null) {
+                        continue;   // this prompt needs no such row (Intervention#prompt): it is never run
+                    }
+                    Tokenizer.PromptIds ids = ids(tokenizer, prompt, image && b.edit() != Branch.InputEdit.TEXT_ONLY);
                     arm.rows.add(new Row(new RowRef(arm.index, b.name()), arm, ids, b.life(),
                             b.edit() == Branch.InputEdit.OWN_IMAGE, n));
                 }
@@ -196,9 +199,8 @@ final class RowPlan {
     }
 
     /** A row's prompt ids: its (possibly rewritten) prompt in the template, with or without the image token. */
-    private static Tokenizer.PromptIds ids(Tokenizer tokenizer, BoundArm bound, String row, String userPrompt,
-                                           boolean image) {
-        Tokenizer.PromptIds ids = tokenizer.prompt(bound.prompt(row, userPrompt));
+    private static Tokenizer.PromptIds ids(Tokenizer tokenizer, String prompt, boolean image) {
+        Tokenizer.PromptIds ids = tokenizer.prompt(prompt);
         return image ? ids : ids.withoutImage();
     }
 

@@ -25,7 +25,9 @@ public interface Intervention<P extends Record> {
 
     /**
      * The prompt row {@code row} ({@link io.sightline.engine.RowRef#BASE} or a branch name) decodes, given the
-     * user's: the user's own by default. LQCD answers the neutral query and contrasts the leading one.
+     * user's: the user's own by default. LQCD answers the neutral query and contrasts the leading one. Null for a
+     * branch: this prompt needs no such row (LQCD's prompts without a leading counterpart), so it is not run and
+     * {@link ArmView#branch} does not know it; the steerer must not read it.
      */
     default String prompt(P p, String row, String userPrompt) {
         return userPrompt;
