@@ -1,6 +1,7 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.lqcd.Lqcd;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
 import io.sightline.engine.InvalidParamsException;
@@ -22,7 +23,7 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model), new Vcd());
+        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd());
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {
