@@ -10,6 +10,7 @@ import io.sightline.intervention.Branch;
 import io.sightline.intervention.Contrast;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.util.List;
 import java.util.Locale;
@@ -47,7 +48,8 @@ public final class Lqcd implements Intervention<Lqcd.Params> {
      * @param neutralPrompt   the neutral query, overriding the rule (null: derived from the prompt)
      * @param leadingPrompt   the leading query, overriding the rule (null: derived, or none with neutral_prompt)
      */
-    public record Params(double alpha, double beta, String leadingTemplate, String neutralPrompt, String leadingPrompt) {
+    public record Params(@Range(min = 0) double alpha, @Range(min = 0, max = 1, minExclusive = true) double beta,
+                         String leadingTemplate, String neutralPrompt, String leadingPrompt) {
         public Params {
             if (!(alpha >= 0)) {
                 throw new InvalidParamsException("alpha", "must be >= 0, was " + alpha);
@@ -74,6 +76,18 @@ public final class Lqcd implements Intervention<Lqcd.Params> {
     @Override
     public String name() {
         return "lqcd";
+    }
+
+    @Override
+    public String paper() {
+        return "Zhao, Zhang, Xiao, Ke, Hou, Hao, Guo, Chen, Towards Analyzing and Mitigating Sycophancy in Large "
+                + "Vision-Language Models, arXiv 2408.11261 v1, 2024";
+    }
+
+    @Override
+    public String summary() {
+        return "Answers the neutral form of a leading question and contrasts it with the leading form, among the tokens "
+                + "the neutral row finds plausible.";
     }
 
     @Override

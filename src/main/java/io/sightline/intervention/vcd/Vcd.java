@@ -11,6 +11,7 @@ import io.sightline.intervention.Branch;
 import io.sightline.intervention.Contrast;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.nio.FloatBuffer;
 import java.util.List;
@@ -48,7 +49,9 @@ public final class Vcd implements Intervention<Vcd.Params> {
      * @param noiseSeed          seed of the portable noise stream
      * @param preFixCacheSharing the official code before c637c85: contrast on the first token only
      */
-    public record Params(double alpha, double beta, int noiseStep, long noiseSeed, boolean preFixCacheSharing) {
+    public record Params(@Range(min = 0) double alpha, @Range(min = 0, max = 1, minExclusive = true) double beta,
+                         @Range(min = 0, max = NUM_STEPS, maxExclusive = true) int noiseStep, long noiseSeed,
+                         boolean preFixCacheSharing) {
         public Params {
             if (!(alpha >= 0)) {
                 throw new InvalidParamsException("alpha", "must be >= 0, was " + alpha);
@@ -65,6 +68,18 @@ public final class Vcd implements Intervention<Vcd.Params> {
     @Override
     public String name() {
         return "vcd";
+    }
+
+    @Override
+    public String paper() {
+        return "Leng, Zhang, Chen, Li, Lu, Miao, Bing, Mitigating Object Hallucinations in Large Vision-Language Models "
+                + "through Visual Contrastive Decoding, CVPR 2024";
+    }
+
+    @Override
+    public String summary() {
+        return "Contrasts the clean-image row with a row seeing a diffusion-noised copy of the image, among the tokens "
+                + "the clean row finds plausible.";
     }
 
     @Override
