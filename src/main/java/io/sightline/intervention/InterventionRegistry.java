@@ -4,6 +4,7 @@ import io.sightline.engine.UnknownInterventionException;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
 import io.sightline.engine.InvalidParamsException;
+import io.sightline.intervention.vhr.Vhr;
 import io.sightline.engine.ModelBundle;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +22,7 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model));
+        return of(None.INSTANCE, new M3id(model), new Vhr(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {
