@@ -106,7 +106,10 @@ class LanguageCf(Hooks):
             raise ValueError(self.kind)
         out = out.masked_fill(future, 0.0)
         if self.kind == "reverse_and_normalize":
-            out = out / out.sum(-1, keepdim=True)
+            # a query with one allowed key (the first prompt token) reverses to all zeros: the snippet's 0/0 would
+            # turn the whole row NaN; a zero row stays zero, as abi._renorm (mix_mode 3)
+            s = out.sum(-1, keepdim=True)
+            out = out / torch.where(s > 0, s, torch.ones_like(s))
         return out
 
 
