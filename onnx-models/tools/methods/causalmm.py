@@ -25,6 +25,8 @@ Deviations:
 - The edited ViT layer is the one whose output feeds the projector (LLaVA: mm_vision_select_layer -2, attentions[-2];
   here the last layer run, feature_layers - 1): structural, not a tuned choice.
 - Multimodal/language levels follow the README snippet (not runnable in the repo); all decoder layers, no selection.
+- reverse_and_normalize: a row that reverses to all zeros (the first prompt token, one key) stays zero instead of
+  the snippet's 0/0 = NaN, which would make the whole counterfactual row NaN (as abi._renorm, mix_mode 3).
 No-op: gamma = 0.
 """
 from __future__ import annotations

@@ -19,6 +19,7 @@ import io.sightline.intervention.Branch;
 import io.sightline.intervention.Contrast;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,8 +74,8 @@ public final class CausalMm implements Intervention<CausalMm.Params> {
      * @param cfSeed         seed of the random counterfactuals
      * @param kvSharingQuirk the official code's shared KV cache: the contrast acts on the first token only
      */
-    public record Params(double gamma, double epsilon, Level level, VisionCf visionCf, LlmCf llmCf, long cfSeed,
-                         boolean kvSharingQuirk) {
+    public record Params(@Range(min = 0) double gamma, @Range(min = 0, max = 1) double epsilon, Level level,
+                         VisionCf visionCf, LlmCf llmCf, long cfSeed, boolean kvSharingQuirk) {
         public Params {
             if (!(gamma >= 0) || Double.isInfinite(gamma)) {
                 throw new InvalidParamsException("gamma", "must be a finite number >= 0, was " + gamma);
@@ -111,6 +112,18 @@ public final class CausalMm implements Intervention<CausalMm.Params> {
     @Override
     public String name() {
         return "causalmm";
+    }
+
+    @Override
+    public String paper() {
+        return "Zhou et al., Mitigating Modality Prior-Induced Hallucinations in Multimodal Large Language Models via "
+                + "Deciphering Attention Causality, ICLR 2025";
+    }
+
+    @Override
+    public String summary() {
+        return "Contrasts the factual row with a row whose attention was made counterfactual (shuffled ViT attention "
+                + "by default), keeping only tokens the factual row finds plausible.";
     }
 
     @Override

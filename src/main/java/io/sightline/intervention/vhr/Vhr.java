@@ -13,6 +13,7 @@ import io.sightline.intervention.ArmView;
 import io.sightline.intervention.Branch;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -43,7 +44,7 @@ public final class Vhr implements Intervention<Vhr.Params> {
      * @param alpha  factor on the chosen heads' outputs
      * @param layers decoder layers whose heads are selected and reinforced
      */
-    public record Params(double alpha, List<Integer> layers) {
+    public record Params(@Range(min = 0, minExclusive = true) double alpha, List<Integer> layers) {
         public Params {
             if (!(alpha > 0) || Double.isInfinite(alpha)) {
                 throw new InvalidParamsException("alpha", "must be a finite number > 0, was " + alpha);
@@ -67,6 +68,17 @@ public final class Vhr implements Intervention<Vhr.Params> {
     @Override
     public String name() {
         return "vhr";
+    }
+
+    @Override
+    public String paper() {
+        return "He et al., Cracking the Code of Hallucination in LVLMs with Vision-aware Head Divergence, ACL 2025";
+    }
+
+    @Override
+    public String summary() {
+        return "At the prefill, multiplies by alpha the heads whose output diverges most with and without the image; "
+                + "the same heads stay reinforced at every later step.";
     }
 
     @Override

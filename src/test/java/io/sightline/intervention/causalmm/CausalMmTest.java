@@ -18,12 +18,12 @@ class CausalMmTest {
 
     @Test
     void negativeGammaIsInvalidAndNamesGamma() {
-        assertInvalid(Map.of("gamma", -0.5), "gamma");
+        assertInvalid(Map.of("gamma", -0.5), "params.gamma");
     }
 
     @Test
     void epsilonAboveOneIsInvalidAndNamesEpsilon() {
-        assertInvalid(Map.of("epsilon", 1.5), "epsilon");
+        assertInvalid(Map.of("epsilon", 1.5), "params.epsilon");
     }
 
     @Test

@@ -18,19 +18,19 @@ class VhrTest {
     @Test
     void nonPositiveAlphaIsInvalidAndNamesAlpha() {
         assertThatThrownBy(() -> registry.bind(new ArmSpec("vhr", Map.of("alpha", 0)), "params"))
-                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("alpha"));
+                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("params.alpha"));
     }
 
     @Test
     void layerBeyondTheDecoderIsInvalidAndNamesLayers() {
         int depth = TestModel.bundle().dims().layers();
         assertThatThrownBy(() -> registry.bind(new ArmSpec("vhr", Map.of("layers", List.of(1, depth))), "params"))
-                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("layers"));
+                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("params.layers"));
     }
 
     @Test
     void repeatedLayerIsInvalidAndNamesLayers() {
         assertThatThrownBy(() -> registry.bind(new ArmSpec("vhr", Map.of("layers", List.of(1, 1))), "params"))
-                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("layers"));
+                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("params.layers"));
     }
 }
