@@ -15,7 +15,7 @@ Writes <model>/goldens/methods/<method>-<k>.json, one case per file:
 Greedy with default parameters (at least 3 cases per method), one sampled case `vcd-4` (portable sampler, seed 7),
 then one case per code-parity flag (FLAG_CASES: the official code's behaviour where it differs from the paper;
 the flag is visible in "params"), then STRESS_CASES (stronger parameters, so that the method changes the emitted
-tokens of this confident model on the samples).
+tokens of this confident model on the samples), then VARIANT_CASES (options beside the paper's default).
 Requires <model>/calibration.json (run calibrate.py first).
 """
 from __future__ import annotations
@@ -71,11 +71,24 @@ STRESS_CASES = {
     "gift": [("scene-c", CAPTION, G20, {"alpha": 20.0})],
 }
 
+# non-default variants a method offers beside the paper's default (CausalMM: the other counterfactual maps and levels;
+# language uniform/random are left out: the ABI renormalises their prefill rows, methods/causalmm.py and CausalMm.java)
+VARIANT_CASES = {
+    "causalmm": [("scene-c", CAPTION, G20, {"vision_cf": "random"}),
+                 ("scene-c", CAPTION, G20, {"vision_cf": "uniform"}),
+                 ("scene-c", CAPTION, G20, {"vision_cf": "reversed"}),
+                 ("scene-c", CAPTION, G20, {"level": "language", "llm_cf": "reverse"}),
+                 ("scene-c", CAPTION, G20, {"level": "language", "llm_cf": "reverse_and_normalize"}),
+                 ("scene-c", CAPTION, G20, {"level": "multimodal", "llm_cf": "reverse"}),
+                 ("scene-a", CAPTION, G20, {"level": "multimodal", "llm_cf": "reverse", "kv_sharing_quirk": True})],
+}
+
 
 def all_cases():
     """(case, method, image, prompt, decoding, params overrides)."""
     for name in METHODS:
-        cases = [c + ({},) for c in CASES[name]] + FLAG_CASES.get(name, []) + STRESS_CASES.get(name, [])
+        cases = ([c + ({},) for c in CASES[name]] + FLAG_CASES.get(name, []) + STRESS_CASES.get(name, [])
+                 + VARIANT_CASES.get(name, []))
         for k, (image, prompt, decoding, over) in enumerate(cases, 1):
             yield f"{name}-{k}", name, image, prompt, decoding, over
 

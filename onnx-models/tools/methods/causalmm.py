@@ -25,6 +25,8 @@ Deviations:
 - The edited ViT layer is the one whose output feeds the projector (LLaVA: mm_vision_select_layer -2, attentions[-2];
   here the last layer run, feature_layers - 1): structural, not a tuned choice.
 - Multimodal/language levels follow the README snippet (not runnable in the repo); all decoder layers, no selection.
+- reverse_and_normalize: a row that reverses to all zeros (the first prompt token, one key) stays zero instead of
+  the snippet's 0/0 = NaN, which would make the whole counterfactual row NaN (as abi._renorm, mix_mode 3).
 No-op: gamma = 0.
 """
 from __future__ import annotations
@@ -106,7 +108,10 @@ class LanguageCf(Hooks):
             raise ValueError(self.kind)
         out = out.masked_fill(future, 0.0)
         if self.kind == "reverse_and_normalize":
-            out = out / out.sum(-1, keepdim=True)
+            # a query with one allowed key (the first prompt token) reverses to all zeros: the snippet's 0/0 would
+            # turn the whole row NaN; a zero row stays zero, as abi._renorm (mix_mode 3)
+            s = out.sum(-1, keepdim=True)
+            out = out / torch.where(s > 0, s, torch.ones_like(s))
         return out
 
 

@@ -153,9 +153,16 @@ public final class Generator {
         visionCall("vision", images.subList(0, firstRows), wanted, slice(embeds, 0, firstRows * n * d.hidden()),
                 arena, run, (controls, pixels) -> {
                     for (Arm a : plan.arms) {
-                        if (a.ownsBaseImage() && first.containsKey(a.base())) {
+                        if (!first.containsKey(a.base())) {
+                            continue;
+                        }
+                        if (a.ownsBaseImage()) {
                             a.steerer.beforeVision(armVision(a, controls, Map.of(a.base(), first.get(a.base())),
                                     pixels));
+                        } else if (a.bound.footprint().reads().contains(ProbeKind.VISION_ATTN)) {
+                            // an arm on the shared image row still picks the layer its vision_attn comes from
+                            // (CausalMM); with no rows of its own it can write nothing else
+                            a.steerer.beforeVision(armVision(a, controls, Map.of(), pixels));
                         }
                     }
                 }, out -> {

@@ -1,12 +1,14 @@
 package io.sightline.intervention;
 
+import io.sightline.engine.InvalidParamsException;
+import io.sightline.engine.ModelBundle;
 import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.causalmm.CausalMm;
 import io.sightline.intervention.lqcd.Lqcd;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
-import io.sightline.engine.InvalidParamsException;
 import io.sightline.intervention.vcd.Vcd;
-import io.sightline.engine.ModelBundle;
+import io.sightline.intervention.vhr.Vhr;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,7 +25,7 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd());
+        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd(), new Vhr(model), new CausalMm(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {

@@ -10,7 +10,11 @@ import io.sightline.engine.VisionProbes;
 /** Per-arm hooks of the step loop. Every hook defaults to doing nothing, which is plain decoding. */
 public interface Steerer {
 
-    /** Before the vision call: write this arm's vision controls (only with PATCH_SCALE / VISION_MIX in the footprint). */
+    /**
+     * Before the vision call: write this arm's vision controls (only with PATCH_SCALE / VISION_MIX in the footprint).
+     * An arm whose base image row is shared (it writes only its OWN_IMAGE branches) is called too when it reads
+     * VISION_ATTN, to pick the probe layer; it has no vision row to write there.
+     */
     default void beforeVision(ArmVisionControls out) {
     }
 
