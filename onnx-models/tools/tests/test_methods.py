@@ -286,7 +286,9 @@ class GoldenTest(unittest.TestCase):
                     if a == "-inf" or b == "-inf":
                         self.assertEqual(a, b, case)
                     else:
-                        self.assertAlmostEqual(a, b, delta=want["tolerance"]["logits"], msg=case)
+                        # the files round to 6 significant digits and contrasts such as M3ID's multiply float
+                        # rounding by their weight: relative slack as in Java's MethodParityTest
+                        self.assertAlmostEqual(a, b, delta=want["tolerance"]["logits"] + 1e-4 * abs(b), msg=case)
 
 
 if __name__ == "__main__":
