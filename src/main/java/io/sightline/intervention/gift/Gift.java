@@ -16,6 +16,7 @@ import io.sightline.intervention.ArmView;
 import io.sightline.intervention.Branch;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -64,7 +65,8 @@ public final class Gift implements Intervention<Gift.Params> {
      * @param enhanceLayers  layers whose last query row is enhanced
      * @param headFraction   share of the heads enhanced (top floor(H * head_fraction) by visual / question mass)
      */
-    public record Params(double alpha, int saliencyLayer, List<Integer> enhanceLayers, double headFraction) {
+    public record Params(@Range(min = 0) double alpha, @Range(min = 0) int saliencyLayer, List<Integer> enhanceLayers,
+                         @Range(min = 0, max = 1, minExclusive = true) double headFraction) {
         public Params {
             if (!(alpha >= 0 && Double.isFinite(alpha))) {
                 throw new InvalidParamsException("alpha", "must be a finite number >= 0, was " + alpha);
@@ -124,6 +126,18 @@ public final class Gift implements Intervention<Gift.Params> {
     @Override
     public String name() {
         return "gift";
+    }
+
+    @Override
+    public String paper() {
+        return "Qi et al., Capturing Gaze Shifts for Guidance: Cross-Modal Fusion Enhancement for VLM Hallucination "
+                + "Mitigation, ICML 2026";
+    }
+
+    @Override
+    public String summary() {
+        return "Reweights the most visual heads' image attention by a saliency map from the question's gaze shifts, "
+                + "and the most question-focused heads' attention by the same overall ratio.";
     }
 
     @Override

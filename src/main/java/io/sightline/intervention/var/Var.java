@@ -15,6 +15,7 @@ import io.sightline.intervention.ArmView;
 import io.sightline.intervention.Branch;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.util.BitSet;
 import java.util.List;
@@ -64,8 +65,9 @@ public final class Var implements Intervention<Var.Params> {
      * @param endLayer         end (exclusive) of the VAR layers; the last layer is excluded (paper)
      * @param includeLastLayer true: every layer from startLayer on, as the released code does
      */
-    public record Params(double tau, double rho, double p, double summ, int startLayer, int endLayer,
-                         boolean includeLastLayer) {
+    public record Params(double tau, @Range(min = 0, max = 1) double rho, @Range(min = 0, max = 1) double p,
+                         @Range(min = 0, max = 1) double summ, @Range(min = 0) int startLayer,
+                         @Range(min = 0) int endLayer, boolean includeLastLayer) {
         public Params {
             if (!Double.isFinite(tau)) {
                 throw new InvalidParamsException("tau", "must be a finite number, was " + tau);
@@ -98,6 +100,18 @@ public final class Var implements Intervention<Var.Params> {
     @Override
     public String name() {
         return "var";
+    }
+
+    @Override
+    public String paper() {
+        return "Kang, Kim, Kim and Kim, See What You Are Told: Visual Attention Sink in Large Multimodal Models, "
+                + "ICLR 2025";
+    }
+
+    @Override
+    public String summary() {
+        return "Heads that look at the image move part of their attention on sink tokens (massive activations) onto "
+                + "the other image tokens.";
     }
 
     @Override

@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.TestModel;
-import io.sightline.intervention.Params;
+import io.sightline.intervention.ArmSpec;
+import io.sightline.intervention.InterventionRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -14,6 +15,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class GiftTest {
+
+    private static final InterventionRegistry REGISTRY = InterventionRegistry.standard(TestModel.bundle());
 
     static Stream<Arguments> outOfRange() {
         return Stream.of(
@@ -31,8 +34,7 @@ class GiftTest {
     @ParameterizedTest(name = "{0} = {1} is refused")
     @MethodSource("outOfRange")
     void outOfRangeValueNamesTheParameter(String key, Object value) {
-        Gift gift = new Gift(TestModel.bundle());
-        assertThatThrownBy(() -> gift.footprint(Params.overlay(gift.defaults(), Map.of(key, value), "params")))
-                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo(key));
+        assertThatThrownBy(() -> REGISTRY.bind(new ArmSpec("gift", Map.of(key, value)), "params"))
+                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("params." + key));
     }
 }
