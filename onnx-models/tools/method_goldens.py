@@ -69,6 +69,9 @@ STRESS_CASES = {
     "vhr": [("scene-c", CAPTION, G20, {"alpha": 3.0})],          # paper: alpha 3 still fine
     "m3id": [("scene-b", CAPTION, G20, {"lam": 0.5})],
     "gift": [("scene-c", CAPTION, G20, {"alpha": 20.0})],
+    # the calibrated tau finds no sink on the samples (VAR is then plain decoding): a lower tau makes image tokens
+    # sinks in both VAR layers, so the redistribution itself is exercised
+    "var": [("scene-c", CAPTION, G20, {"tau": 3.3})],
 }
 
 # non-default variants a method offers beside the paper's default (CausalMM: the other counterfactual maps and levels;

@@ -76,9 +76,16 @@ public final class Generator {
         RowPlan plan = RowPlan.admit(requests, registry, tokenizer, model.bundle());
         RequestArena arena = new RequestArena();
         int stepIndex = -1;
+        boolean encoded = false;
         try (OrtSession.RunOptions run = new OrtSession.RunOptions();
              Cancellation.Registration ignored = cancel.onCancel(() -> terminate(run))) {
             FloatBuffer imageEmbeds = encodeImages(plan, arena, run);
+            encoded = true;
+            if (plan.startProbes()) {
+                decodeStep(plan, Step.probe(plan.width), new KvCache(d, arena, plan.rows()), imageEmbeds, arena, run,
+                        t0, listener);
+                plan.endProbes();
+            }
             KvCache kv = new KvCache(d, arena, plan.rows());
             for (stepIndex = 0; ; stepIndex++) {
                 cancel.throwIfCancelled();
@@ -94,7 +101,7 @@ public final class Generator {
             if (cancel.isCancelled()) {
                 throw new CancelledException("generation cancelled during step " + stepIndex);
             }
-            throw new EngineFailureException(stepIndex < 0 ? "vision" : "decoder", stepIndex, e);
+            throw new EngineFailureException(encoded ? "decoder" : "vision", stepIndex, e);
         }
         return results(plan, requests.size(), t0);
     }
@@ -241,7 +248,7 @@ public final class Generator {
         boolean plain = plain(plan);
         try (TensorScope scope = new TensorScope();
              Controls controls = Controls.neutral(d, rows, t, s, arena, plan::index)) {
-            for (Arm a : plan.liveArms()) {
+            for (Arm a : plan.callArms()) {
                 a.steerer.beforeCall(step, new ArmControls(controls, a.index, a.bound.intervention(),
                         a.bound.footprint().writes(), r -> plan.spans(r, s)));
             }
@@ -255,11 +262,13 @@ public final class Generator {
             try (DecoderOutput out = new DecoderOutput(env, d, plan, step, plan.decoderProbes(), arena, present);
                  OrtSession.Result ignored = session.run(inputs, Set.of(), out.pinned(), run)) {
                 kv.adopt(t);
-                for (Arm a : plan.liveArms()) {
+                for (Arm a : plan.callArms()) {
                     a.steerer.afterCall(step, out);
-                    a.visual.add(out, a.base(), d);
+                    if (!step.isProbe()) {
+                        a.visual.add(out, a.base(), d);
+                    }
                 }
-                for (Arm a : plan.liveArms()) {
+                for (Arm a : step.isProbe() ? List.<Arm>of() : plan.liveArms()) {
                     choose(a, step, out, plan, t0, listener);
                 }
             }
@@ -294,7 +303,7 @@ public final class Generator {
         LongBuffer ids = arena.longs("in.input_ids", (long) rows * t);                   // [B,T]
         for (int b = 0; b < rows; b++) {
             Row r = batch.get(b);
-            if (!step.isPrefill()) {
+            if (!step.feedsPrompt()) {
                 ids.put(b, r.arm.lastToken);
                 continue;
             }
@@ -315,7 +324,7 @@ public final class Generator {
         try (OnnxTensor idsTensor = OnnxTensor.createTensor(env, ids, new long[] {rows, t});
              OrtSession.Result ignored = model.embed().run(Map.of("input_ids", idsTensor), Set.of(),
                      Map.of("embeds", out), run)) {
-            if (step.isPrefill()) {
+            if (step.feedsPrompt()) {
                 spliceImages(batch, t, imageEmbeds, embeds);
             }
             return out;

@@ -62,6 +62,7 @@ final class RowPlan {
         final ModelBundle model;
         final DecodingOptions decoding;
         final Sampler sampler;
+        private final Tokenizer tokenizer;
         final List<Row> rows = new ArrayList<>();
         final VisualAttention visual = new VisualAttention();
         Steerer steerer;
@@ -74,7 +75,7 @@ final class RowPlan {
         long endNanos;
 
         Arm(int index, int request, String prompt, ImageInput image, BoundArm bound, ModelBundle model,
-            DecodingOptions decoding, Sampler sampler) {
+            DecodingOptions decoding, Sampler sampler, Tokenizer tokenizer) {
             this.index = index;
             this.request = request;
             this.prompt = prompt;
@@ -83,6 +84,7 @@ final class RowPlan {
             this.model = model;
             this.decoding = decoding;
             this.sampler = sampler;
+            this.tokenizer = tokenizer;
         }
 
         void append(int token, float logprob) {
@@ -135,6 +137,17 @@ final class RowPlan {
         public DecodingOptions decoding() {
             return decoding;
         }
+
+        @Override
+        public List<String> questionTokens(RowRef ref) {
+            Tokenizer.PromptIds prompt = rows.stream().filter(r -> r.ref.equals(ref)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException(ref + " is not a row of arm " + index)).prompt;
+            List<String> out = new ArrayList<>();
+            for (int i = prompt.questionFrom(); i < prompt.questionTo(); i++) {
+                out.add(tokenizer.decode(new int[] {(int) prompt.ids()[i]}));
+            }
+            return out;
+        }
     }
 
     final List<Arm> arms;
@@ -178,7 +191,7 @@ final class RowPlan {
                 BoundArm bound = registry.bind(req.arms().get(i), at + "arms[" + i + "].params");
                 // every arm of a request draws from the same seeded stream, so arms differ only by their intervention
                 Arm arm = new Arm(arms.size(), q, req.prompt(), req.image(), bound, model, req.decoding(),
-                        sampler.forArm());
+                        sampler.forArm(), tokenizer);
                 boolean image = req.image() != null;
                 arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound.prompt(RowRef.BASE, req.prompt()), image),
                         Branch.Lifetime.WHOLE, false, n));
@@ -230,6 +243,28 @@ final class RowPlan {
 
     List<Arm> liveArms() {
         return arms.stream().filter(a -> !a.done).toList();
+    }
+
+    /** Live arms with a row in the current batch (all live arms, except in the probe call). */
+    List<Arm> callArms() {
+        return liveArms().stream().filter(a -> a.rows.stream().anyMatch(r -> index.containsKey(r.ref))).toList();
+    }
+
+    /** Before the prefill: the batch becomes the PROBE rows alone, for their own call; false if there are none. */
+    boolean startProbes() {
+        List<Row> probes = batch.stream().filter(r -> r.life == Branch.Lifetime.PROBE).toList();
+        if (probes.isEmpty()) {
+            return false;
+        }
+        setBatch(probes);
+        return true;
+    }
+
+    /** After the probe call: the batch becomes every other row (the probe rows' cache is dropped with the call). */
+    void endProbes() {
+        List<Row> rest = new ArrayList<>();
+        arms.forEach(a -> a.rows.stream().filter(r -> r.life != Branch.Lifetime.PROBE).forEach(rest::add));
+        setBatch(rest);
     }
 
     /** Decoder probes some live arm reads, plus attn_last for every output's visual attention ratio. */

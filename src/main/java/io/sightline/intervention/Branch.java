@@ -32,6 +32,12 @@ public record Branch(String name, InputEdit edit, Lifetime life) {
         /** every step, until the arm finishes */
         WHOLE,
         /** the prefill call only (VHR reads heads from it, then it retires) */
-        PREFILL_ONLY
+        PREFILL_ONLY,
+        /**
+         * a call of its own before the prefill ({@link io.sightline.engine.Step#isProbe()}), with the request's other
+         * probe rows only, then it retires: for methods whose prefill edits already depend on the unedited prompt's
+         * probes (GIFT's saliency, VAR's sink tokens), which a row of the same call cannot deliver in time
+         */
+        PROBE
     }
 }

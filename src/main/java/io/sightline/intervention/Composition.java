@@ -67,9 +67,13 @@ final class Composition {
     static Steerer chain(List<String> names, List<BoundArm> parts, ArmView arm) {
         List<Steerer> steerers = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
+        List<Steerer> probing = new ArrayList<>();       // parts with PROBE rows: only they take part in the probe call
         for (int i = 0; i < parts.size(); i++) {
             steerers.add(parts.get(i).open(new PartView(arm, names.get(i))));
             prefixes.add(names.get(i));
+            if (parts.get(i).footprint().branches().stream().anyMatch(b -> b.life() == Branch.Lifetime.PROBE)) {
+                probing.add(steerers.get(i));
+            }
         }
         return new Steerer() {
             @Override
@@ -89,12 +93,12 @@ final class Composition {
 
             @Override
             public void beforeCall(Step step, ArmControls out) {
-                steerers.forEach(s -> s.beforeCall(step, out));
+                (step.isProbe() ? probing : steerers).forEach(s -> s.beforeCall(step, out));
             }
 
             @Override
             public void afterCall(Step step, Probes in) {
-                steerers.forEach(s -> s.afterCall(step, in));
+                (step.isProbe() ? probing : steerers).forEach(s -> s.afterCall(step, in));
             }
 
             @Override
@@ -142,6 +146,11 @@ final class Composition {
         @Override
         public DecodingOptions decoding() {
             return arm.decoding();
+        }
+
+        @Override
+        public List<String> questionTokens(RowRef r) {
+            return arm.questionTokens(r);
         }
     }
 }

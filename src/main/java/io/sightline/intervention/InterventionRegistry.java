@@ -4,10 +4,12 @@ import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.ModelBundle;
 import io.sightline.engine.UnknownInterventionException;
 import io.sightline.intervention.causalmm.CausalMm;
+import io.sightline.intervention.gift.Gift;
 import io.sightline.intervention.lqcd.Lqcd;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
 import io.sightline.intervention.vcd.Vcd;
+import io.sightline.intervention.var.Var;
 import io.sightline.intervention.vhr.Vhr;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,7 +27,8 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd(), new Vhr(model), new CausalMm(model));
+        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd(), new Vhr(model), new CausalMm(model),
+                new Var(model), new Gift(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {

@@ -29,7 +29,10 @@ public interface Steerer {
     default void beforeBranchImages(ArmVisionControls out) {
     }
 
-    /** Before each decoder call: write controls of this arm's rows. */
+    /**
+     * Before each decoder call: write controls of this arm's rows. The probe call ({@link Step#isProbe()}) reaches
+     * only arms with {@link Branch.Lifetime#PROBE} rows, and holds only those rows.
+     */
     default void beforeCall(Step step, ArmControls out) {
     }
 
