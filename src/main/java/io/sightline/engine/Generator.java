@@ -76,9 +76,16 @@ public final class Generator {
         RowPlan plan = RowPlan.admit(requests, registry, tokenizer, model.bundle());
         RequestArena arena = new RequestArena();
         int stepIndex = -1;
+        String graph = "vision";
         try (OrtSession.RunOptions run = new OrtSession.RunOptions();
              Cancellation.Registration ignored = cancel.onCancel(() -> terminate(run))) {
             FloatBuffer imageEmbeds = encodeImages(plan, arena, run);
+            graph = "decoder";
+            if (plan.hasProbes()) {
+                // a cache of its own: the probe rows retire with the call
+                plan.withProbeBatch(() -> decodeStep(plan, Step.probe(plan.width), new KvCache(d, arena, plan.rows()),
+                        imageEmbeds, arena, run, t0, listener));
+            }
             KvCache kv = new KvCache(d, arena, plan.rows());
             for (stepIndex = 0; ; stepIndex++) {
                 cancel.throwIfCancelled();
@@ -94,7 +101,7 @@ public final class Generator {
             if (cancel.isCancelled()) {
                 throw new CancelledException("generation cancelled during step " + stepIndex);
             }
-            throw new EngineFailureException(stepIndex < 0 ? "vision" : "decoder", stepIndex, e);
+            throw new EngineFailureException(graph, stepIndex, e);
         }
         return results(plan, requests.size(), t0);
     }
@@ -134,13 +141,14 @@ public final class Generator {
         }
         int firstRows = images.size();
         Map<RowRef, Integer> second = new HashMap<>();           // own-image branches, numbered from firstRows
-        for (Row r : plan.batch()) {
+        List<Row> rows = plan.arms.stream().flatMap(a -> a.rows.stream()).toList();   // probe rows included
+        for (Row r : rows) {
             if (r.ownImage) {
                 second.put(r.ref, images.size());
                 images.add(r.arm.image);
             }
         }
-        for (Row r : plan.batch()) {
+        for (Row r : rows) {
             r.visionRow = !r.hasImage() ? -1 : r.ownImage ? second.get(r.ref) : first.get(r.arm.base());
         }
         if (images.isEmpty()) {
@@ -234,7 +242,8 @@ public final class Generator {
         boolean plain = plain(plan);
         try (TensorScope scope = new TensorScope();
              Controls controls = Controls.neutral(d, rows, t, s, arena, plan::index)) {
-            for (Arm a : plan.liveArms()) {
+            // the probe call's rows are unedited by definition
+            for (Arm a : step.isProbe() ? List.<Arm>of() : plan.liveArms()) {
                 a.steerer.beforeCall(step, new ArmControls(controls, a.index, a.bound.intervention(),
                         a.bound.footprint().writes(), r -> plan.spans(r, s)));
             }
@@ -248,11 +257,11 @@ public final class Generator {
             try (DecoderOutput out = new DecoderOutput(env, d, plan, step, plan.decoderProbes(), arena, present);
                  OrtSession.Result ignored = session.run(inputs, Set.of(), out.pinned(), run)) {
                 kv.adopt(t);
-                for (Arm a : plan.liveArms()) {
+                for (Arm a : step.isProbe() ? plan.probingArms() : plan.liveArms()) {
                     a.steerer.afterCall(step, out);
                     a.visual.add(out, a.base(), d);
                 }
-                for (Arm a : plan.liveArms()) {
+                for (Arm a : step.isProbe() ? List.<Arm>of() : plan.liveArms()) {
                     choose(a, step, out, plan, t0, listener);
                 }
             }
@@ -287,7 +296,7 @@ public final class Generator {
         LongBuffer ids = arena.longs("in.input_ids", (long) rows * t);                   // [B,T]
         for (int b = 0; b < rows; b++) {
             Row r = batch.get(b);
-            if (!step.isPrefill()) {
+            if (!step.readsPrompt()) {
                 ids.put(b, r.arm.lastToken);
                 continue;
             }
@@ -308,7 +317,7 @@ public final class Generator {
         try (OnnxTensor idsTensor = OnnxTensor.createTensor(env, ids, new long[] {rows, t});
              OrtSession.Result ignored = model.embed().run(Map.of("input_ids", idsTensor), Set.of(),
                      Map.of("embeds", out), run)) {
-            if (step.isPrefill()) {
+            if (step.readsPrompt()) {
                 spliceImages(batch, t, imageEmbeds, embeds);
             }
             return out;

@@ -140,6 +140,7 @@ final class RowPlan {
     final List<Arm> arms;
     final int imageTokens;
     final int width;                 // prefill T: the longest row
+    private final List<Row> probes;  // PROBE branches: the probe call before the prefill runs them alone
     private List<Row> batch;
     private final Map<RowRef, Integer> index = new HashMap<>();
 
@@ -156,7 +157,8 @@ final class RowPlan {
         for (Row r : all) {
             r.pad = w - r.length;
         }
-        setBatch(all);
+        this.probes = all.stream().filter(r -> r.life == Branch.Lifetime.PROBE).toList();
+        setBatch(all.stream().filter(r -> r.life != Branch.Lifetime.PROBE).toList());
     }
 
     /** Rows of several requests that decode in the same calls; arms are numbered across requests in order. */
@@ -230,6 +232,34 @@ final class RowPlan {
 
     List<Arm> liveArms() {
         return arms.stream().filter(a -> !a.done).toList();
+    }
+
+    /** Whether some arm declared PROBE branches (then the probe call runs before the prefill). */
+    boolean hasProbes() {
+        return !probes.isEmpty();
+    }
+
+    /** Arms with PROBE branches. */
+    List<Arm> probingArms() {
+        return probes.stream().map(r -> r.arm).distinct().toList();
+    }
+
+    /**
+     * Runs {@code call} with the batch made of the PROBE rows alone (padded as in the prefill), then restores the
+     * prefill batch.
+     */
+    <E extends Exception> void withProbeBatch(ThrowingRunnable<E> call) throws E {
+        List<Row> prefill = batch;
+        setBatch(probes);
+        try {
+            call.run();
+        } finally {
+            setBatch(prefill);
+        }
+    }
+
+    interface ThrowingRunnable<E extends Exception> {
+        void run() throws E;
     }
 
     /** Decoder probes some live arm reads, plus attn_last for every output's visual attention ratio. */

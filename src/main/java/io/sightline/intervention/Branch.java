@@ -32,6 +32,11 @@ public record Branch(String name, InputEdit edit, Lifetime life) {
         /** every step, until the arm finishes */
         WHOLE,
         /** the prefill call only (VHR reads heads from it, then it retires) */
-        PREFILL_ONLY
+        PREFILL_ONLY,
+        /**
+         * a prefill of its own, unedited, in a call before the arm's prefill ({@link io.sightline.engine.Step#isProbe}):
+         * its probes reach {@link Steerer#afterCall} in time to decide the prefill's controls (IAF's head factors)
+         */
+        PROBE
     }
 }
