@@ -1,10 +1,12 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.iaf.Iaf;
 import io.sightline.intervention.lqcd.Lqcd;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
 import io.sightline.engine.InvalidParamsException;
+import io.sightline.intervention.pai.Pai;
 import io.sightline.intervention.vcd.Vcd;
 import io.sightline.engine.ModelBundle;
 import java.util.ArrayList;
@@ -23,7 +25,7 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd());
+        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd(), new Pai(model), new Iaf(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {
