@@ -259,9 +259,9 @@ public final class Generator {
                 kv.adopt(t);
                 for (Arm a : step.isProbe() ? plan.probingArms() : plan.liveArms()) {
                     a.steerer.afterCall(step, out);
-                    a.visual.add(out, a.base(), d);
                 }
                 for (Arm a : step.isProbe() ? List.<Arm>of() : plan.liveArms()) {
+                    a.visual.add(out, a.base(), d);
                     choose(a, step, out, plan, t0, listener);
                 }
             }
