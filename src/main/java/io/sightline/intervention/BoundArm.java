@@ -1,5 +1,6 @@
 package io.sightline.intervention;
 
+import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.RowRef;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -37,7 +38,14 @@ public final class BoundArm {
 
     static <P extends Record> BoundArm bind(Intervention<P> iv, Map<String, Object> values, String field) {
         P p = Params.overlay(iv.defaults(), values, field);
-        return new BoundArm(iv.name(), Collections.unmodifiableMap(Params.toMap(p)), iv.footprint(p), arm -> iv.open(p, arm),
+        Footprint footprint;
+        try {
+            footprint = iv.footprint(p);
+        } catch (InvalidParamsException e) {
+            // checks against the model (layer ranges within its depth) name the parameter as the record does
+            throw e.under(field);
+        }
+        return new BoundArm(iv.name(), Collections.unmodifiableMap(Params.toMap(p)), footprint, arm -> iv.open(p, arm),
                 (row, prompt) -> iv.prompt(p, row, prompt));
     }
 
