@@ -35,6 +35,16 @@ class ProbeBranchTest {
         }
 
         @Override
+        public String paper() {
+            return "none";
+        }
+
+        @Override
+        public String summary() {
+            return "Records the probe call.";
+        }
+
+        @Override
         public Params defaults() {
             return new Params();
         }

@@ -17,6 +17,7 @@ import io.sightline.intervention.ArmView;
 import io.sightline.intervention.Branch;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import io.sightline.intervention.pai.Pai;
 import java.util.ArrayList;
@@ -60,8 +61,11 @@ public final class Iaf implements Intervention<Iaf.Params> {
      * @param localVitLayer   ViT layer whose CLS attention ranks the local patches
      * @param headModulation  scale alpha and beta per head by its visual attention in an unedited prefill
      */
-    public record Params(double alpha, double beta, double localRatio, double gamma, double cutoff, int startLayer,
-                         int endLayer, int summaryVitLayer, int localVitLayer, boolean headModulation) {
+    public record Params(@Range(min = 0) double alpha, @Range(min = 0) double beta,
+                         @Range(min = 0, max = 1) double localRatio, @Range(min = 0) double gamma,
+                         @Range(min = 0, max = 1, minExclusive = true) double cutoff, @Range(min = 0) int startLayer,
+                         @Range(min = 0) int endLayer, @Range(min = 0) int summaryVitLayer,
+                         @Range(min = 0) int localVitLayer, boolean headModulation) {
         public Params {
             if (!(alpha >= 0 && Double.isFinite(alpha))) {
                 throw new InvalidParamsException("alpha", "must be a finite number >= 0, was " + alpha);
@@ -97,6 +101,18 @@ public final class Iaf implements Intervention<Iaf.Params> {
     @Override
     public String name() {
         return "iaf";
+    }
+
+    @Override
+    public String paper() {
+        return "Arif et al., Fixing Imbalanced Attention to Mitigate In-Context Hallucination of Large "
+                + "Vision-Language Model (PAINT), arXiv 2501.12206, 2025";
+    }
+
+    @Override
+    public String summary() {
+        return "Amplifies the last query's attention logits on local and summary image patches chosen from the "
+                + "ViT's CLS attention, per head, then applies PAI's guidance against an image-free row.";
     }
 
     @Override

@@ -13,6 +13,7 @@ import io.sightline.intervention.Branch;
 import io.sightline.intervention.Contrast;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import java.util.BitSet;
 import java.util.EnumSet;
@@ -46,8 +47,9 @@ public final class Pai implements Intervention<Pai.Params> {
      * @param endLayer       end (exclusive) of the amplified layers
      * @param firstTokenSkip true: no amplification in the prefill (the official code's behaviour under CFG)
      */
-    public record Params(double alpha, double gamma, double cutoff, int startLayer, int endLayer,
-                         boolean firstTokenSkip) {
+    public record Params(@Range(min = 0) double alpha, @Range(min = 0) double gamma,
+                         @Range(min = 0, max = 1, minExclusive = true) double cutoff, @Range(min = 0) int startLayer,
+                         @Range(min = 0) int endLayer, boolean firstTokenSkip) {
         public Params {
             if (!(alpha >= 0 && Double.isFinite(alpha))) {
                 throw new InvalidParamsException("alpha", "must be a finite number >= 0, was " + alpha);
@@ -66,6 +68,18 @@ public final class Pai implements Intervention<Pai.Params> {
     @Override
     public String name() {
         return "pai";
+    }
+
+    @Override
+    public String paper() {
+        return "Liu, Zheng, Chen, Paying More Attention to Image: A Training-Free Method for Alleviating "
+                + "Hallucination in LVLMs, ECCV 2024";
+    }
+
+    @Override
+    public String summary() {
+        return "Amplifies the last query's attention logits on image tokens, then guides the logits away from an "
+                + "image-free row in log-probability space.";
     }
 
     @Override

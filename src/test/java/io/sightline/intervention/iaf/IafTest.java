@@ -20,7 +20,7 @@ class IafTest {
                 "cutoff", 2.0, "end_layer", 99, "summary_vit_layer", 3, "local_vit_layer", -1);
         bad.forEach((key, value) -> assertThatThrownBy(() -> registry.bind(new ArmSpec("iaf", Map.of(key, value)), "p"))
                 .as(key).isInstanceOf(InvalidParamsException.class)
-                .extracting(e -> ((InvalidParamsException) e).field()).isEqualTo(key));
+                .extracting(e -> ((InvalidParamsException) e).field()).isEqualTo("p." + key));
     }
 
     @Test

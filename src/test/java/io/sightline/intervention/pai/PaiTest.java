@@ -19,6 +19,6 @@ class PaiTest {
                 "end_layer", 99);
         bad.forEach((key, value) -> assertThatThrownBy(() -> registry.bind(new ArmSpec("pai", Map.of(key, value)), "p"))
                 .as(key).isInstanceOf(InvalidParamsException.class)
-                .extracting(e -> ((InvalidParamsException) e).field()).isEqualTo(key));
+                .extracting(e -> ((InvalidParamsException) e).field()).isEqualTo("p." + key));
     }
 }
