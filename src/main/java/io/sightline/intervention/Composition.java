@@ -67,9 +67,13 @@ final class Composition {
     static Steerer chain(List<String> names, List<BoundArm> parts, ArmView arm) {
         List<Steerer> steerers = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
+        List<Steerer> probing = new ArrayList<>();     // parts with PROBE rows: the only ones the probe call is for
         for (int i = 0; i < parts.size(); i++) {
             steerers.add(parts.get(i).open(new PartView(arm, names.get(i))));
             prefixes.add(names.get(i));
+            if (parts.get(i).footprint().branches().stream().anyMatch(b -> b.life() == Branch.Lifetime.PROBE)) {
+                probing.add(steerers.get(i));
+            }
         }
         return new Steerer() {
             @Override
@@ -94,7 +98,7 @@ final class Composition {
 
             @Override
             public void afterCall(Step step, Probes in) {
-                steerers.forEach(s -> s.afterCall(step, in));
+                (step.isProbe() ? probing : steerers).forEach(s -> s.afterCall(step, in));
             }
 
             @Override

@@ -3,10 +3,16 @@ package io.sightline.intervention.iaf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.sightline.engine.Cancellation;
+import io.sightline.engine.DecodingOptions;
+import io.sightline.engine.GenerationRequest;
+import io.sightline.engine.Generator;
 import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.TestModel;
 import io.sightline.intervention.ArmSpec;
 import io.sightline.intervention.InterventionRegistry;
+import io.sightline.intervention.m3id.M3id;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -21,6 +27,15 @@ class IafTest {
         bad.forEach((key, value) -> assertThatThrownBy(() -> registry.bind(new ArmSpec("iaf", Map.of(key, value)), "p"))
                 .as(key).isInstanceOf(InvalidParamsException.class)
                 .extracting(e -> ((InvalidParamsException) e).field()).isEqualTo("p." + key));
+    }
+
+    @Test
+    void composesWithAnotherMethodThroughItsNamespacedProbeRow() {
+        Generator gen = TestModel.generator(InterventionRegistry.of(new M3id(TestModel.bundle()),
+                new Iaf(TestModel.bundle())));
+        GenerationRequest req = new GenerationRequest(TestModel.image("samples/scene-a.png"), "describe the image .",
+                DecodingOptions.greedy(4), List.of(new ArmSpec("m3id+iaf", Map.of())));
+        assertThat(gen.generate(req, Cancellation.create()).get(0).tokens()).isNotEmpty();
     }
 
     @Test
