@@ -55,11 +55,19 @@ public final class RowControls {
 
     /** AMP: logit a of {@code keys} becomes a + amp*|a| in head h (amp_mask is per layer, shared by heads). */
     public RowControls amplify(int l, int h, float amp, BitSet keys) {
+        return amplify(l, h, amp, keys, 1f);
+    }
+
+    /**
+     * AMP with a weighted key set: logit a of {@code keys} becomes a + amp*weight*|a|. The float amp_mask lets one
+     * layer amplify key sets by different factors (IAF: local keys by alpha, summary keys by beta).
+     */
+    public RowControls amplify(int l, int h, float amp, BitSet keys, float weight) {
         head(l, h);
         claim(Slot.AMP);
         c.amp.put(lh(l, h), amp);
         for (int s = keys.nextSetBit(0); s >= 0; s = keys.nextSetBit(s + 1)) {
-            c.ampMask.put(ls(l, key(s)), 1f);
+            c.ampMask.put(ls(l, key(s)), weight);
         }
         return this;
     }

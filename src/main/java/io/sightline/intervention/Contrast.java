@@ -3,7 +3,7 @@ package io.sightline.intervention;
 import io.sightline.engine.FloatView;
 
 /**
- * The logit arithmetic the contrastive methods share (VCD, LQCD, CausalMM, M3ID, PAI's guidance), on a step's
+ * The logit arithmetic the contrastive methods share (VCD, LQCD, CausalMM, M3ID, PAI's and IAF's guidance), on a step's
  * logits [V]: log-softmax, the weighted difference of two rows, and VCD's adaptive plausibility cutoff.
  */
 public final class Contrast {
@@ -56,6 +56,24 @@ public final class Contrast {
         double[] pos = widen(base);
         difference(pos, neg, alpha, base);
         cutoff(pos, beta, base);
+    }
+
+    /**
+     * Classifier-free guidance in log-probability space (PAI's CFGLogits, also IAF's): with s = log_softmax,
+     * {@code cond} becomes {@code s_u + gamma (s_c - s_u)}, -inf where s_c is below {@code max(s_c) + ln(cutoff)}.
+     * At gamma = 1 it becomes s_c with no cutoff, and {@code uncond} is not read (may be null: that row need not run).
+     */
+    public static void guidance(float[] cond, FloatView uncond, double gamma, double cutoff) {
+        double[] c = logSoftmax(cond);
+        if (gamma == 1) {
+            for (int i = 0; i < cond.length; i++) {
+                cond[i] = (float) c[i];
+            }
+            return;
+        }
+        // s_u + gamma (s_c - s_u) = gamma s_c - (gamma - 1) s_u
+        difference(c, logSoftmax(uncond), gamma - 1, cond);
+        cutoff(c, cutoff, cond);
     }
 
     /**

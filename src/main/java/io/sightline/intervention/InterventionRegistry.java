@@ -5,11 +5,13 @@ import io.sightline.engine.ModelBundle;
 import io.sightline.engine.UnknownInterventionException;
 import io.sightline.intervention.causalmm.CausalMm;
 import io.sightline.intervention.gift.Gift;
+import io.sightline.intervention.iaf.Iaf;
 import io.sightline.intervention.lqcd.Lqcd;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
-import io.sightline.intervention.vcd.Vcd;
+import io.sightline.intervention.pai.Pai;
 import io.sightline.intervention.var.Var;
+import io.sightline.intervention.vcd.Vcd;
 import io.sightline.intervention.vhr.Vhr;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,8 +29,8 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model), new Vcd(), new Lqcd(), new Vhr(model), new CausalMm(model),
-                new Var(model), new Gift(model));
+        return of(None.INSTANCE, new CausalMm(model), new Vhr(model), new Var(model), new Gift(model),
+                new Iaf(model), new Lqcd(), new Vcd(), new Pai(model), new M3id(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {

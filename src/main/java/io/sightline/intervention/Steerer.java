@@ -36,7 +36,11 @@ public interface Steerer {
     default void beforeCall(Step step, ArmControls out) {
     }
 
-    /** After each decoder call: read this call's probes; the views die when the hook returns. */
+    /**
+     * After each decoder call: read this call's probes; the views die when the hook returns. Arms with
+     * {@link Branch.Lifetime#PROBE} rows also get the probe call before the prefill ({@link Step#isProbe()}), in
+     * which only those rows exist.
+     */
     default void afterCall(Step step, Probes in) {
     }
 
