@@ -1,6 +1,7 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.carve.Carve;
 import io.sightline.intervention.m3id.M3id;
 import io.sightline.intervention.none.None;
 import io.sightline.engine.InvalidParamsException;
@@ -21,7 +22,7 @@ public final class InterventionRegistry {
 
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
-        return of(None.INSTANCE, new M3id(model));
+        return of(None.INSTANCE, new M3id(model), new Carve(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {
