@@ -73,6 +73,16 @@ final class ArmPrelude implements Prelude {
         }
 
         @Override
+        public String paper() {
+            return "";
+        }
+
+        @Override
+        public String summary() {
+            return "a prelude's probe generation";
+        }
+
+        @Override
         public Row defaults() {
             return new Row(0);
         }

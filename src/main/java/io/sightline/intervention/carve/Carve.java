@@ -14,6 +14,7 @@ import io.sightline.intervention.ArmView;
 import io.sightline.intervention.Footprint;
 import io.sightline.intervention.Intervention;
 import io.sightline.intervention.Prelude;
+import io.sightline.intervention.Range;
 import io.sightline.intervention.Steerer;
 import io.sightline.vision.ImagePreprocessor;
 import java.util.ArrayList;
@@ -69,9 +70,10 @@ public final class Carve implements Intervention<Carve.Params> {
      * @param twoImages              the code's [original, refined] final prompt: not served
      * @param reprocessFullSequence  the code's cache-free probe loop: not served
      */
-    public record Params(List<Integer> layers, double lam, double keepRatio, int minRegions, double regionFraction,
-                         int probeTokens, String generalPrompt, boolean allSteps, boolean twoImages,
-                         boolean reprocessFullSequence) {
+    public record Params(List<Integer> layers, @Range(min = 0, minExclusive = true) double lam,
+                         @Range(min = 0, max = 1, minExclusive = true) double keepRatio, @Range(min = 1) int minRegions,
+                         @Range(min = 0, max = 1) double regionFraction, @Range(min = 1, max = 1024) int probeTokens,
+                         String generalPrompt, boolean allSteps, boolean twoImages, boolean reprocessFullSequence) {
         public Params {
             layers = layers(layers);
             if (!(lam > 0) || Double.isInfinite(lam)) {
@@ -139,6 +141,17 @@ public final class Carve implements Intervention<Carve.Params> {
     @Override
     public String name() {
         return "carve";
+    }
+
+    @Override
+    public String paper() {
+        return "Ge et al., Focusing by Contrastive Attention: Enhancing VLMs' Visual Reasoning, arXiv 2509.06461";
+    }
+
+    @Override
+    public String summary() {
+        return "Two probe generations (the question, a general prompt) contrast their attention over the image; the "
+                + "answer is decoded on the image cropped to the question-relevant regions and magnified.";
     }
 
     @Override
