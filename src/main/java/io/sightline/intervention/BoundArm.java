@@ -1,6 +1,7 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.ImageInput;
+import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.RowRef;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -44,7 +45,14 @@ public final class BoundArm {
 
     static <P extends Record> BoundArm bind(Intervention<P> iv, Map<String, Object> values, String field) {
         P p = Params.overlay(iv.defaults(), values, field);
-        return new BoundArm(iv.name(), Collections.unmodifiableMap(Params.toMap(p)), iv.footprint(p), arm -> iv.open(p, arm),
+        Footprint footprint;
+        try {
+            footprint = iv.footprint(p);
+        } catch (InvalidParamsException e) {
+            // checks against the model (CARVE's layers) name the parameter as the record's constructor does
+            throw e.under(field);
+        }
+        return new BoundArm(iv.name(), Collections.unmodifiableMap(Params.toMap(p)), footprint, arm -> iv.open(p, arm),
                 (row, prompt) -> iv.prompt(p, row, prompt), in -> iv.prelude(p, in));
     }
 

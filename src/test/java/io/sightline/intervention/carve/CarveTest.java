@@ -37,6 +37,6 @@ class CarveTest {
     @MethodSource("invalid")
     void outOfRangeValueNamesTheParameter(String name, Object value) {
         assertThatThrownBy(() -> REGISTRY.bind(new ArmSpec("carve", Map.of(name, value)), "arms[0].params"))
-                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo(name));
+                .isInstanceOfSatisfying(InvalidParamsException.class, e -> assertThat(e.field()).isEqualTo("arms[0].params." + name));
     }
 }
