@@ -8,6 +8,7 @@ import io.sightline.engine.RowPlan.Arm;
 import io.sightline.engine.RowPlan.Row;
 import io.sightline.engine.sampling.Sampler;
 import io.sightline.intervention.InterventionRegistry;
+import io.sightline.intervention.Prelude;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -68,12 +69,31 @@ public final class Generator {
 
     public List<List<ArmResult>> generateBatch(List<GenerationRequest> requests, Cancellation cancel,
                                                TokenListener listener) {
+        return run(requests, registry, cancel, listener);
+    }
+
+    /**
+     * A stage before decoding for one image and prompt, as {@link #generateBatch} gives each arm's
+     * {@link io.sightline.intervention.Intervention#prelude}: tests drive a prelude through it.
+     */
+    public Prelude prelude(ImageInput image, String prompt, Cancellation cancel) {
+        return new ArmPrelude(this, image, prompt, cancel);
+    }
+
+    /** {@link #generateBatch} with the arms bound from {@code arms} (a prelude's probes bring their own). */
+    List<List<ArmResult>> run(List<GenerationRequest> requests, InterventionRegistry arms, Cancellation cancel,
+                              TokenListener listener) {
         long t0 = System.nanoTime();
         if (requests.isEmpty()) {
             throw new InvalidParamsException("requests", "at least one request is required");
         }
         cancel.throwIfCancelled();
-        RowPlan plan = RowPlan.admit(requests, registry, tokenizer, model.bundle());
+        RowPlan plan = RowPlan.admit(requests, arms, tokenizer, model.bundle());
+        // after admission, so that every arm's parameters are checked before any model call; a prelude's probe
+        // generations are their own run (own rows, cache and arena), finished before this request's batch starts
+        for (Arm a : plan.arms) {
+            a.refine(a.bound.prelude(prelude(a.image, a.prompt, cancel)));
+        }
         RequestArena arena = new RequestArena();
         int stepIndex = -1;
         boolean encoded = false;

@@ -57,7 +57,8 @@ final class RowPlan {
         final int index;
         final int request;
         final String prompt;
-        final ImageInput image;
+        ImageInput image;        // the request's, or what the arm's prelude made of it
+        boolean refined;         // the prelude replaced the request's image
         final BoundArm bound;
         final ModelBundle model;
         final DecodingOptions decoding;
@@ -98,13 +99,27 @@ final class RowPlan {
             lastToken = token;
         }
 
+        /** Takes the image a prelude returned; a different one gets a vision row of its own. */
+        void refine(ImageInput out) {
+            if (out != image) {
+                if (image == null || out == null || out.height() != image.height() || out.width() != image.width()) {
+                    throw new IllegalStateException(bound.intervention() + "'s prelude must return an image of the request's size");
+                }
+                image = out;
+                refined = true;
+            }
+        }
+
         boolean writes(Slot s) {
             return bound.footprint().writes().contains(s);
         }
 
-        /** Whether the base row's image gets a vision row of its own (see {@link io.sightline.intervention.Footprint}). */
+        /**
+         * Whether the base row's image gets a vision row of its own (see {@link io.sightline.intervention.Footprint}),
+         * also when a prelude refined it.
+         */
         boolean ownsBaseImage() {
-            return (writes(Slot.PATCH_SCALE) || writes(Slot.VISION_MIX) || writes(Slot.PIXELS))
+            return refined || (writes(Slot.PATCH_SCALE) || writes(Slot.VISION_MIX) || writes(Slot.PIXELS))
                     && rows.stream().noneMatch(r -> r.ownImage);
         }
 

@@ -1,5 +1,6 @@
 package io.sightline.intervention;
 
+import io.sightline.engine.ImageInput;
 import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.RowRef;
 import java.util.Collections;
@@ -18,6 +19,7 @@ public final class BoundArm {
     private final Footprint footprint;
     private final Opener opener;
     private final Prompter prompter;
+    private final Preluder preluder;
 
     private interface Opener {
         Steerer open(ArmView arm);
@@ -27,13 +29,18 @@ public final class BoundArm {
         String prompt(String row, String userPrompt);
     }
 
+    private interface Preluder {
+        ImageInput prelude(Prelude in);
+    }
+
     private BoundArm(String intervention, Map<String, Object> params, Footprint footprint, Opener opener,
-                     Prompter prompter) {
+                     Prompter prompter, Preluder preluder) {
         this.intervention = intervention;
         this.params = params;
         this.footprint = footprint;
         this.opener = opener;
         this.prompter = prompter;
+        this.preluder = preluder;
     }
 
     static <P extends Record> BoundArm bind(Intervention<P> iv, Map<String, Object> values, String field) {
@@ -46,7 +53,7 @@ public final class BoundArm {
             throw e.under(field);
         }
         return new BoundArm(iv.name(), Collections.unmodifiableMap(Params.toMap(p)), footprint, arm -> iv.open(p, arm),
-                (row, prompt) -> iv.prompt(p, row, prompt));
+                (row, prompt) -> iv.prompt(p, row, prompt), in -> iv.prelude(p, in));
     }
 
     /** Several bound interventions as one arm (see {@link Composition} for the rule). */
@@ -66,12 +73,24 @@ public final class BoundArm {
                     }
                     int slash = row.indexOf('/');
                     return parts.get(names.indexOf(row.substring(0, slash))).prompt(row.substring(slash + 1), prompt);
+                }, in -> {
+                    // preludes chain in list order, each on the image the previous one made
+                    ImageInput image = in.image();
+                    for (BoundArm p : parts) {
+                        image = p.prelude(in.on(image));
+                    }
+                    return image;
                 });
     }
 
     /** The prompt of one of the arm's rows (see {@link Intervention#prompt}). */
     public String prompt(String row, String userPrompt) {
         return prompter.prompt(row, userPrompt);
+    }
+
+    /** The image the arm's rows decode (see {@link Intervention#prelude}). */
+    public ImageInput prelude(Prelude in) {
+        return preluder.prelude(in);
     }
 
     public String intervention() {

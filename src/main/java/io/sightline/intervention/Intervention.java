@@ -1,5 +1,7 @@
 package io.sightline.intervention;
 
+import io.sightline.engine.ImageInput;
+
 /**
  * A decoding-time intervention (STYLE.md §2.1). Implementations are stateless singletons: everything mutable lives
  * in the {@link Steerer} that {@link #open} returns for one arm.
@@ -31,6 +33,16 @@ public interface Intervention<P extends Record> {
      */
     default String prompt(P p, String row, String userPrompt) {
         return userPrompt;
+    }
+
+    /**
+     * A stage before the arm joins the batch: the image its rows decode, given the request's (the same by default).
+     * CARVE runs probe generations through {@code in} and answers on a refined image. Runs after admission (bad
+     * parameters of any arm fail before it), once per arm; a method with a prelude keeps what it learns in the
+     * returned image, not in state.
+     */
+    default ImageInput prelude(P p, Prelude in) {
+        return in.image();
     }
 
     /** Fresh per arm; the only place mutable state may live. */

@@ -3,6 +3,7 @@ package io.sightline.intervention;
 import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.ModelBundle;
 import io.sightline.engine.UnknownInterventionException;
+import io.sightline.intervention.carve.Carve;
 import io.sightline.intervention.causalmm.CausalMm;
 import io.sightline.intervention.gift.Gift;
 import io.sightline.intervention.iaf.Iaf;
@@ -30,7 +31,7 @@ public final class InterventionRegistry {
     /** Every built-in method, with the calibrated defaults of {@code model}. */
     public static InterventionRegistry standard(ModelBundle model) {
         return of(None.INSTANCE, new CausalMm(model), new Vhr(model), new Var(model), new Gift(model),
-                new Iaf(model), new Lqcd(), new Vcd(), new Pai(model), new M3id(model));
+                new Carve(model), new Iaf(model), new Lqcd(), new Vcd(), new Pai(model), new M3id(model));
     }
 
     public static InterventionRegistry of(Intervention<?>... interventions) {

@@ -58,7 +58,6 @@ public final class ImagePreprocessor {
      */
     public PreparedImage prepare(byte[] bytes) {
         ImageHeader header = limits.admit(bytes);
-        byte[] rgb = new byte[size * size * 3];
         try (PointerScope scope = new PointerScope();
              BytePointer encoded = new BytePointer(bytes);
              Mat encodedMat = new Mat(1, bytes.length, CV_8UC1, encoded);
@@ -72,21 +71,48 @@ public final class ImagePreprocessor {
                 throw new ImageRejectedException(CORRUPT, "decoded " + bgr.cols() + "x" + bgr.rows()
                         + " but the header declares " + header.width() + "x" + header.height());
             }
-            try (Mat converted = new Mat(); Mat resized = new Mat()) {
+            try (Mat converted = new Mat()) {
                 cvtColor(bgr, converted, COLOR_BGR2RGB);
-                Mat model = converted;
-                if (converted.cols() != size || converted.rows() != size) {
-                    resize(converted, resized, new Size(size, size), 0, 0, INTER_AREA);
-                    model = resized;
-                }
-                model.data().get(rgb);
+                return new PreparedImage(header, modelInput(converted, size, mean, std));
             }
         }
-        return new PreparedImage(header, new ImageInput(normalise(rgb), size, size));
+    }
+
+    /**
+     * RGB pixels [H,W,3] of any size to {@code vision.onnx} input: resized to {@code size x size} with area
+     * interpolation when needed, then normalised. Uploads and images an intervention makes (CARVE's refined crop)
+     * take the same path to the model.
+     */
+    public static ImageInput modelInput(Mat rgb, int size, float[] mean, float[] std) {
+        byte[] out = new byte[size * size * 3];
+        try (Mat resized = new Mat(); Size to = new Size(size, size)) {
+            Mat model = rgb;
+            if (rgb.cols() != size || rgb.rows() != size) {
+                resize(rgb, resized, to, 0, 0, INTER_AREA);
+                model = resized;
+            }
+            model.data().get(out);
+        }
+        return new ImageInput(normalise(out, size, mean, std), size, size);
+    }
+
+    /**
+     * The RGB bytes [H,W,3] of model-ready pixels: the inverse of {@link #modelInput}'s normalisation (exact: the
+     * float32 round trip stays far within half a grey level). Keep in sync with {@link #normalise}.
+     */
+    public static byte[] rgb(ImageInput in, float[] mean, float[] std) {
+        int plane = in.height() * in.width();
+        byte[] out = new byte[3 * plane];
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) {
+                out[p * 3 + c] = (byte) Math.round((in.pixels()[c * plane + p] * std[c] + mean[c]) * 255f);
+            }
+        }
+        return out;
     }
 
     // Same float32 arithmetic as the training code: x / 255, then (x - mean) / std.
-    private float[] normalise(byte[] rgb) {
+    private static float[] normalise(byte[] rgb, int size, float[] mean, float[] std) {
         int plane = size * size;
         float[] pixels = new float[3 * plane];
         for (int p = 0; p < plane; p++) {
