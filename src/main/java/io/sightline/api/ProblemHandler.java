@@ -25,12 +25,26 @@ import org.springframework.web.server.ServerWebExchange;
 public class ProblemHandler {
 
     private static final Log log = LogFactory.getLog(ProblemHandler.class);
+    private static final String UNEXPECTED = "unexpected error; see the server log";
 
     @ExceptionHandler(SightlineException.class)
     public ResponseEntity<ProblemDetail> sightline(SightlineException e, ServerWebExchange exchange) {
-        ProblemType type = ProblemType.forCode(e.code());
+        ProblemDetail problem = problem(e);
+        HttpHeaders headers = new HttpHeaders();
+        if (ProblemType.OVERLOADED.type().equals(problem.getType())) {
+            headers.set(HttpHeaders.RETRY_AFTER, "1");
+        }
+        return render(problem, headers, exchange, e);
+    }
+
+    /** The problem for any failure, as this handler renders it; also the data of an SSE stream's error event. */
+    static ProblemDetail problem(Throwable e) {
+        if (!(e instanceof SightlineException s)) {
+            return ProblemType.INTERNAL_ERROR.problem(UNEXPECTED);
+        }
+        ProblemType type = ProblemType.forCode(s.code());
         if (type == null) {
-            log.warn("No ProblemType row for core code '" + e.code() + "'; rendered as internal-error", e);
+            log.warn("No ProblemType row for core code '" + s.code() + "'; rendered as internal-error", e);
             type = ProblemType.INTERNAL_ERROR;
         }
         ProblemDetail problem = type.problem(e.getMessage());
@@ -41,11 +55,7 @@ public class ProblemHandler {
         } else if (e instanceof InvalidParamsException params) {
             problem.setProperty("field", params.field());
         }
-        HttpHeaders headers = new HttpHeaders();
-        if (type == ProblemType.OVERLOADED) {
-            headers.set(HttpHeaders.RETRY_AFTER, "1");
-        }
-        return render(problem, headers, exchange, e);
+        return problem;
     }
 
     @ExceptionHandler(DataBufferLimitException.class)
@@ -69,7 +79,7 @@ public class ProblemHandler {
 
     @ExceptionHandler(Exception.class)
     public ResponseEntity<ProblemDetail> unexpected(Exception e, ServerWebExchange exchange) {
-        return render(ProblemType.INTERNAL_ERROR.problem("unexpected error; see the server log"), new HttpHeaders(), exchange, e);
+        return render(problem(e), new HttpHeaders(), exchange, e);
     }
 
     private static ProblemType byStatus(HttpStatusCode status) {
