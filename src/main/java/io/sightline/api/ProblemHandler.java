@@ -54,6 +54,8 @@ public class ProblemHandler {
             problem.setProperty("known", unknown.known());
         } else if (e instanceof InvalidParamsException params) {
             problem.setProperty("field", params.field());
+        } else if (e instanceof RefusedRequestException refused) {
+            problem.setProperty("field", refused.field());
         }
         return problem;
     }
