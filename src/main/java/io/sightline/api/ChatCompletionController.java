@@ -32,7 +32,8 @@ import tools.jackson.databind.json.JsonMapper;
 public class ChatCompletionController {
 
     private static final Log log = LogFactory.getLog(ChatCompletionController.class);
-    private static final String PATH = "/v1/chat/completions";
+    static final String PATH = "/v1/chat/completions";
+    static final String MODELS = "/v1/models";
     private static final String DONE = "[DONE]";
 
     private final GenerationService service;
@@ -49,7 +50,7 @@ public class ChatCompletionController {
         this.json = json;
     }
 
-    @GetMapping(path = "/v1/models", produces = MediaType.APPLICATION_JSON_VALUE)
+    @GetMapping(path = MODELS, produces = MediaType.APPLICATION_JSON_VALUE)
     public ChatCompletionResponse.ModelList models() {
         return new ChatCompletionResponse.ModelList(List.of(new ChatCompletionResponse.Model(chat.model(), loadedAt)));
     }
@@ -114,6 +115,7 @@ public class ChatCompletionController {
     private ServerSentEvent<String> error(Throwable e) {
         ProblemDetail problem = ProblemHandler.problem(e);
         problem.setInstance(URI.create(PATH));
+        ProblemHandler.addOpenAiError(problem);
         if (problem.getStatus() >= 500) {
             log.error("POST " + PATH + " failed after its first chunk", e);
         }

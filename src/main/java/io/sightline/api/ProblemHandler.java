@@ -4,6 +4,7 @@ import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.SightlineException;
 import io.sightline.engine.UnknownInterventionException;
 import java.net.URI;
+import java.util.Map;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -96,9 +97,22 @@ public class ProblemHandler {
         };
     }
 
+    /**
+     * OpenAI SDKs read an error's message only from an {@code error} member (openai-node: {@code body.error.message};
+     * without it the message is "422 status code (no body)"), so problems on the OpenAI-compatible paths carry one
+     * beside the RFC 9457 fields.
+     */
+    static void addOpenAiError(ProblemDetail problem) {
+        problem.setProperty("error", Map.of("message", String.valueOf(problem.getDetail()), "type", String.valueOf(problem.getType())));
+    }
+
     private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
                                                         ServerWebExchange exchange, Exception cause) {
-        problem.setInstance(URI.create(exchange.getRequest().getPath().value()));
+        String path = exchange.getRequest().getPath().value();
+        problem.setInstance(URI.create(path));
+        if (path.equals(ChatCompletionController.PATH) || path.equals(ChatCompletionController.MODELS)) {
+            addOpenAiError(problem);
+        }
         if (problem.getStatus() >= 500) {
             log.error(exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath() + " failed", cause);
         }

@@ -243,6 +243,9 @@ class ChatCompletionApiTest {
         assertThat(problem.get("type").asString()).isEqualTo("https://sightline.dev/problems/" + type);
         assertThat(problem.get("instance").asString()).isEqualTo("/v1/chat/completions");
         assertThat(problem.get("detail").asString()).isNotBlank();
+        // OpenAI SDKs take the message from an "error" member
+        assertThat(problem.get("error").get("message")).isEqualTo(problem.get("detail"));
+        assertThat(problem.get("error").get("type")).isEqualTo(problem.get("type"));
         if (field != null) {
             List<String> fields = new ArrayList<>();
             if (problem.has("errors")) {
