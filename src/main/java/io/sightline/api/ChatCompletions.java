@@ -199,8 +199,7 @@ public final class ChatCompletions {
                     .map(f -> new FieldError(field(f.field(), call), f.message())).distinct().toList());
         }
         if (e instanceof InvalidParamsException params && params.field().startsWith("arms[")) {
-            return new InvalidParamsException(field(params.field(), call),
-                    params.getMessage().substring(params.field().length() + 2));
+            return new InvalidParamsException(field(params.field(), call), params.reason());
         }
         return e;
     }
