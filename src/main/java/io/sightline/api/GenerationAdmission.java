@@ -28,6 +28,8 @@ public final class GenerationAdmission {
     static final int DEFAULT_MAX_NEW_TOKENS = 32;
     static final double MAX_TEMPERATURE = 2.0;
     static final int MAX_STOP_CHARS = 64;
+    /** The arm of a request that names none: plain decoding. */
+    static final GenerationBody.Arm PLAIN_ARM = new GenerationBody.Arm("none", Map.of());
 
     private final ImagePreprocessor images;
     private final InterventionRegistry registry;
@@ -81,7 +83,7 @@ public final class GenerationAdmission {
                 errors.add(new FieldError("stop[" + i + "]", "must be 1.." + MAX_STOP_CHARS + " characters"));
             }
         }
-        List<GenerationBody.Arm> arms = body.arms() == null ? List.of(new GenerationBody.Arm("none", Map.of())) : body.arms();
+        List<GenerationBody.Arm> arms = body.arms() == null ? List.of(PLAIN_ARM) : body.arms();
         if (arms.isEmpty() || arms.size() > maxArms) {
             errors.add(new FieldError("arms", "must hold 1.." + maxArms + " arms, was " + arms.size()));
         }

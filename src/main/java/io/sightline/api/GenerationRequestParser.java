@@ -52,11 +52,11 @@ public final class GenerationRequestParser {
 
     public Mono<Parsed> fromJson(byte[] body) {
         return Mono.fromCallable(() -> {
-            GenerationBody parsed = read(body);
+            GenerationBody parsed = read(body, GenerationBody.class);
             if (parsed.image() == null) {
                 throw new InvalidRequestException("image", "is required: base64 of a PNG, JPEG or WebP, or a data: URL");
             }
-            return new Parsed(parsed, base64(parsed.image()));
+            return new Parsed(parsed, base64(parsed.image(), "image"));
         });
     }
 
@@ -74,7 +74,7 @@ public final class GenerationRequestParser {
         }
         Mono<byte[]> imageBytes = bytes(image, limits.maxBytes());
         Mono<GenerationBody> body = bytes(request, MAX_REQUEST_JSON_BYTES).map(b -> {
-            GenerationBody parsed = read(b);
+            GenerationBody parsed = read(b, GenerationBody.class);
             if (parsed.image() != null) {
                 throw new InvalidRequestException("image", "send the image as the 'image' part, not inside 'request'");
             }
@@ -105,12 +105,13 @@ public final class GenerationRequestParser {
         }
     }
 
-    private GenerationBody read(byte[] body) {
+    /** Strict JSON to {@code type}; errors name the offending field by its JSON path. */
+    <T> T read(byte[] body, Class<T> type) {
         if (body.length == 0) {
             throw new InvalidRequestException("body", "is empty; expected a JSON object");
         }
         try {
-            GenerationBody parsed = json.readValue(body, GenerationBody.class);
+            T parsed = json.readValue(body, type);
             if (parsed == null) {
                 throw new InvalidRequestException("body", "expected a JSON object, got null");
             }
@@ -132,7 +133,8 @@ public final class GenerationRequestParser {
         return out.isEmpty() ? "body" : out.toString();
     }
 
-    private byte[] base64(String value) {
+    /** Base64 or a base64 {@code data:} URL to bytes, bounded by the image limit; {@code field} names it in errors. */
+    byte[] base64(String value, String field) {
         String data = DATA_URL.matcher(value).replaceFirst("");
         // checked on the encoded length, so a huge string is refused before it is decoded
         long padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
@@ -140,7 +142,7 @@ public final class GenerationRequestParser {
         try {
             return Base64.getDecoder().decode(data.getBytes(StandardCharsets.US_ASCII));
         } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException("image", "is not valid base64: " + e.getMessage());
+            throw new InvalidRequestException(field, "is not valid base64: " + e.getMessage());
         }
     }
 }

@@ -4,6 +4,7 @@ import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;
 import io.sightline.engine.Generator;
 import io.sightline.engine.SightlineException;
+import io.sightline.engine.TokenListener;
 import io.sightline.store.GenerationPage;
 import io.sightline.store.GenerationStore;
 import io.sightline.store.ImageRecord;
@@ -11,7 +12,9 @@ import io.sightline.store.NewGeneration;
 import io.sightline.store.OutputRecord;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import reactor.core.publisher.Mono;
@@ -41,12 +44,31 @@ public final class GenerationService {
         this.json = json;
     }
 
+    /**
+     * How a caller wants a generation run beyond its body.
+     *
+     * @param id       the generation's id, chosen up front so that a stream can name it before the first token
+     * @param source   stored with the accepted request under {@code source} (the API it came from and that API's
+     *                 own options); null for {@code /v1/generations}
+     * @param listener told each token as the engine chooses it, on the inference thread
+     */
+    public record Run(UUID id, Map<String, Object> source, TokenListener listener) {
+
+        static Run plain() {
+            return new Run(UUID.randomUUID(), null, TokenListener.NONE);
+        }
+    }
+
     public Mono<GenerationView> create(GenerationBody body, byte[] image) {
+        return create(body, image, Run.plain());
+    }
+
+    public Mono<GenerationView> create(GenerationBody body, byte[] image, Run how) {
         // image decoding is CPU work: off the event loop, but not on the inference threads
         return Mono.fromCallable(() -> admission.admit(body, image))
                 .subscribeOn(Schedulers.boundedElastic())
                 .flatMap(admitted -> Mono.usingWhen(Mono.fromCallable(queue::reserve),
-                        place -> run(admitted, place),
+                        place -> run(admitted, place, how),
                         place -> Mono.fromRunnable(place::close)))
                 .flatMap(this::find);
     }
@@ -69,19 +91,24 @@ public final class GenerationService {
     private record Finished(List<ArmResult> results, Instant finishedAt, double latencyMs) {
     }
 
-    private Mono<UUID> run(AdmittedGeneration a, InferenceQueue.Place place) {
-        UUID id = UUID.randomUUID();
+    private Mono<UUID> run(AdmittedGeneration a, InferenceQueue.Place place, Run how) {
+        UUID id = how.id();
         Cancellation cancellation = Cancellation.create();
         AtomicReference<Instant> startedAt = new AtomicReference<>();
         ImageRecord image = new ImageRecord(a.imageSha256(), a.imageBytes(), a.image().header().format().mediaType(),
                 a.image().header().width(), a.image().header().height());
-        NewGeneration generation = new NewGeneration(id, a.request().prompt(), json.writeValueAsString(a.accepted()),
+        Map<String, Object> accepted = a.accepted();
+        if (how.source() != null) {
+            accepted = new LinkedHashMap<>(accepted);
+            accepted.put("source", how.source());
+        }
+        NewGeneration generation = new NewGeneration(id, a.request().prompt(), json.writeValueAsString(accepted),
                 a.interventions(), a.imageSha256());
 
         Mono<Finished> inference = place.run(() -> {
             startedAt.set(Instant.now());
             long t0 = System.nanoTime();
-            List<ArmResult> results = generator.generate(a.request(), cancellation);
+            List<ArmResult> results = generator.generate(a.request(), cancellation, how.listener());
             return new Finished(results, Instant.now(), (System.nanoTime() - t0) / 1e6);
         });
         return store.saveImage(image)

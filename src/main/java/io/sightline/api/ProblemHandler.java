@@ -4,6 +4,7 @@ import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.SightlineException;
 import io.sightline.engine.UnknownInterventionException;
 import java.net.URI;
+import java.util.Map;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -25,12 +26,26 @@ import org.springframework.web.server.ServerWebExchange;
 public class ProblemHandler {
 
     private static final Log log = LogFactory.getLog(ProblemHandler.class);
+    private static final String UNEXPECTED = "unexpected error; see the server log";
 
     @ExceptionHandler(SightlineException.class)
     public ResponseEntity<ProblemDetail> sightline(SightlineException e, ServerWebExchange exchange) {
-        ProblemType type = ProblemType.forCode(e.code());
+        ProblemDetail problem = problem(e);
+        HttpHeaders headers = new HttpHeaders();
+        if (ProblemType.OVERLOADED.type().equals(problem.getType())) {
+            headers.set(HttpHeaders.RETRY_AFTER, "1");
+        }
+        return render(problem, headers, exchange, e);
+    }
+
+    /** The problem for any failure, as this handler renders it; also the data of an SSE stream's error event. */
+    static ProblemDetail problem(Throwable e) {
+        if (!(e instanceof SightlineException s)) {
+            return ProblemType.INTERNAL_ERROR.problem(UNEXPECTED);
+        }
+        ProblemType type = ProblemType.forCode(s.code());
         if (type == null) {
-            log.warn("No ProblemType row for core code '" + e.code() + "'; rendered as internal-error", e);
+            log.warn("No ProblemType row for core code '" + s.code() + "'; rendered as internal-error", e);
             type = ProblemType.INTERNAL_ERROR;
         }
         ProblemDetail problem = type.problem(e.getMessage());
@@ -40,12 +55,10 @@ public class ProblemHandler {
             problem.setProperty("known", unknown.known());
         } else if (e instanceof InvalidParamsException params) {
             problem.setProperty("field", params.field());
+        } else if (e instanceof RefusedRequestException refused) {
+            problem.setProperty("field", refused.field());
         }
-        HttpHeaders headers = new HttpHeaders();
-        if (type == ProblemType.OVERLOADED) {
-            headers.set(HttpHeaders.RETRY_AFTER, "1");
-        }
-        return render(problem, headers, exchange, e);
+        return problem;
     }
 
     @ExceptionHandler(DataBufferLimitException.class)
@@ -69,7 +82,7 @@ public class ProblemHandler {
 
     @ExceptionHandler(Exception.class)
     public ResponseEntity<ProblemDetail> unexpected(Exception e, ServerWebExchange exchange) {
-        return render(ProblemType.INTERNAL_ERROR.problem("unexpected error; see the server log"), new HttpHeaders(), exchange, e);
+        return render(problem(e), new HttpHeaders(), exchange, e);
     }
 
     private static ProblemType byStatus(HttpStatusCode status) {
@@ -84,9 +97,22 @@ public class ProblemHandler {
         };
     }
 
+    /**
+     * OpenAI SDKs read an error's message only from an {@code error} member (openai-node: {@code body.error.message};
+     * without it the message is "422 status code (no body)"), so problems on the OpenAI-compatible paths carry one
+     * beside the RFC 9457 fields.
+     */
+    static void addOpenAiError(ProblemDetail problem) {
+        problem.setProperty("error", Map.of("message", String.valueOf(problem.getDetail()), "type", String.valueOf(problem.getType())));
+    }
+
     private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
                                                         ServerWebExchange exchange, Exception cause) {
-        problem.setInstance(URI.create(exchange.getRequest().getPath().value()));
+        String path = exchange.getRequest().getPath().value();
+        problem.setInstance(URI.create(path));
+        if (path.equals(ChatCompletionController.PATH) || path.equals(ChatCompletionController.MODELS)) {
+            addOpenAiError(problem);
+        }
         if (problem.getStatus() >= 500) {
             log.error(exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath() + " failed", cause);
         }

@@ -1,5 +1,6 @@
 package io.sightline.config;
 
+import io.sightline.api.ChatCompletions;
 import io.sightline.api.GenerationAdmission;
 import io.sightline.api.GenerationRequestParser;
 import io.sightline.api.GenerationService;
@@ -90,6 +91,11 @@ public class SightlineConfiguration {
     @Bean
     GenerationRequestParser generationRequestParser(JsonMapper json, ImagePreprocessor images) {
         return new GenerationRequestParser(json, images.limits());
+    }
+
+    @Bean
+    ChatCompletions chatCompletions(GenerationRequestParser parser, Tokenizer tokenizer, ModelBundle bundle) {
+        return new ChatCompletions(parser, tokenizer, bundle.name(), bundle.dims().imageTokens());
     }
 
     @Bean

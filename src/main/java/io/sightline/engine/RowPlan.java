@@ -39,7 +39,7 @@ final class RowPlan {
             this.prompt = prompt;
             this.life = life;
             this.ownImage = ownImage && prompt.imageAt() >= 0;
-            this.length = prompt.ids().length + (prompt.imageAt() >= 0 ? imageTokens - 1 : 0);
+            this.length = prompt.positions(imageTokens);
         }
 
         boolean hasImage() {

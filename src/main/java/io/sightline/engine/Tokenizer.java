@@ -90,6 +90,11 @@ public final class Tokenizer implements AutoCloseable {
      */
     public record PromptIds(long[] ids, int imageAt, int questionFrom, int questionTo) {
 
+        /** Sequence positions the decoder sees: the image token stands for {@code imageTokens} patch embeddings. */
+        public int positions(int imageTokens) {
+            return ids.length + (imageAt >= 0 ? imageTokens - 1 : 0);
+        }
+
         /** The same prompt without the image token (a text-only branch). */
         public PromptIds withoutImage() {
             if (imageAt < 0) {

@@ -1,0 +1,124 @@
+package io.sightline.api;
+
+import io.sightline.engine.TokenListener;
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The OpenAI-compatible surface: {@code POST /v1/chat/completions} (JSON, or server-sent events with
+ * {@code stream: true}) and {@code GET /v1/models}. Mapping rules live in {@link ChatCompletions}; every call is a
+ * stored generation run by {@link GenerationService}.
+ */
+@RestController
+public class ChatCompletionController {
+
+    private static final Log log = LogFactory.getLog(ChatCompletionController.class);
+    static final String PATH = "/v1/chat/completions";
+    static final String MODELS = "/v1/models";
+    private static final String DONE = "[DONE]";
+
+    private final GenerationService service;
+    private final ChatCompletions chat;
+    private final GenerationRequestParser parser;
+    private final JsonMapper json;
+    private final long loadedAt = Instant.now().getEpochSecond();
+
+    public ChatCompletionController(GenerationService service, ChatCompletions chat, GenerationRequestParser parser,
+                                    JsonMapper json) {
+        this.service = service;
+        this.chat = chat;
+        this.parser = parser;
+        this.json = json;
+    }
+
+    @GetMapping(path = MODELS, produces = MediaType.APPLICATION_JSON_VALUE)
+    public ChatCompletionResponse.ModelList models() {
+        return new ChatCompletionResponse.ModelList(List.of(new ChatCompletionResponse.Model(chat.model(), loadedAt)));
+    }
+
+    @PostMapping(path = PATH, consumes = MediaType.APPLICATION_JSON_VALUE)
+    public Mono<ResponseEntity<?>> create(ServerHttpRequest request) {
+        return DataBufferUtils.join(request.getBody(), parser.maxJsonBytes())
+                .map(GenerationRequestParser::drain)
+                .defaultIfEmpty(new byte[0])
+                .publishOn(Schedulers.boundedElastic())   // base64 of the image: off the event loop
+                .map(chat::parse)
+                .flatMap(call -> call.stream() ? Mono.just(stream(call)) : complete(call));
+    }
+
+    private Mono<ResponseEntity<?>> complete(ChatCompletions.Call call) {
+        long created = Instant.now().getEpochSecond();
+        return service.create(call.body(), call.image(), new GenerationService.Run(UUID.randomUUID(), call.source(),
+                        TokenListener.NONE))
+                .onErrorMap(e -> chat.renamed(e, call))
+                .map(view -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                        .body(chat.completion(view, call, created)));
+    }
+
+    /**
+     * Chunks as the engine chooses tokens, then the finish chunk, usage if asked, and {@code [DONE]}. The response is
+     * committed with the first chunk, so a refusal before it (validation, a full queue) is still a ProblemDetail with
+     * its status; a failure after it ends the stream with an {@code error} event. A client that goes away cancels
+     * the subscription, which cancels the decode and stores the generation as failed (GenerationService).
+     */
+    private ResponseEntity<?> stream(ChatCompletions.Call call) {
+        UUID id = UUID.randomUUID();
+        ChatCompletions.Stream stream = chat.stream(call, id, Instant.now().getEpochSecond());
+        AtomicBoolean started = new AtomicBoolean();
+        Flux<ChatCompletionResponse.Chunk> chunks = Flux.create(sink -> {
+            GenerationService.Run run = new GenerationService.Run(id, call.source(), (arm, token, logprob, nanos) -> {
+                ChatCompletionResponse.Chunk chunk = stream.token(arm, token, logprob);
+                if (chunk != null) {
+                    started.set(true);
+                    sink.next(chunk);
+                }
+            });
+            Disposable generation = service.create(call.body(), call.image(), run)
+                    .onErrorMap(e -> chat.renamed(e, call))
+                    .subscribe(view -> {
+                        stream.finish(view).forEach(sink::next);
+                        sink.complete();
+                    }, sink::error);
+            sink.onCancel(generation);
+        });
+        Flux<ServerSentEvent<String>> events = chunks.map(c -> data(json.writeValueAsString(c)))
+                .concatWith(Mono.just(data(DONE)))
+                .onErrorResume(e -> started.get() ? Mono.just(error(e)) : Mono.error(e));
+        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).body(events);
+    }
+
+    // OpenAI writes "data: {...}" with a space; SSE parsers drop one leading space, and clients that match the
+    // literal "data: " prefix see OpenAI's exact bytes.
+    private static ServerSentEvent<String> data(String payload) {
+        return ServerSentEvent.builder(" " + payload).build();
+    }
+
+    private ServerSentEvent<String> error(Throwable e) {
+        ProblemDetail problem = ProblemHandler.problem(e);
+        problem.setInstance(URI.create(PATH));
+        ProblemHandler.addOpenAiError(problem);
+        if (problem.getStatus() >= 500) {
+            log.error("POST " + PATH + " failed after its first chunk", e);
+        }
+        return ServerSentEvent.builder(" " + json.writeValueAsString(problem)).event("error").build();
+    }
+}
