@@ -207,7 +207,7 @@ public final class DecodeBench {
         return new ImageInput(px, s, s);
     }
 
-    private static String cpu() {
+    public static String cpu() {
         try {
             for (String line : Files.readAllLines(new File("/proc/cpuinfo").toPath())) {
                 if (line.startsWith("model name")) {
