@@ -1,4 +1,4 @@
-package io.sightline.evaluation;
+package io.sightline.scoring;
 
 /** A metric's value on the items and its confidence interval (see {@link Bootstrap}). */
 public record Interval(double point, double lower, double upper) {

@@ -1,4 +1,4 @@
-package io.sightline.evaluation;
+package io.sightline.scoring;
 
 /**
  * One question about a small or low-contrast object (fine-grained.jsonl).

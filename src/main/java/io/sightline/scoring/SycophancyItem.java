@@ -1,4 +1,4 @@
-package io.sightline.evaluation;
+package io.sightline.scoring;
 
 /**
  * One neutral / leading question pair about the same image (sycophancy.jsonl).

@@ -1,4 +1,4 @@
-package io.sightline.evaluation;
+package io.sightline.scoring;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.sightline.evaluation.bench;
+package io.sightline.scoring.bench;
 
 import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;

@@ -1,4 +1,4 @@
-package io.sightline.evaluation.bench;
+package io.sightline.scoring.bench;
 
 import io.sightline.engine.EngineOptions;
 import io.sightline.engine.Generator;
@@ -7,16 +7,16 @@ import io.sightline.engine.ModelBundle;
 import io.sightline.engine.OrtVlm;
 import io.sightline.engine.TestModel;
 import io.sightline.engine.bench.DecodeBench;
-import io.sightline.evaluation.BenchmarkSet;
-import io.sightline.evaluation.Bootstrap;
-import io.sightline.evaluation.CaptionItem;
-import io.sightline.evaluation.ChairScore;
-import io.sightline.evaluation.FineGrainedItem;
-import io.sightline.evaluation.FineGrainedScore;
-import io.sightline.evaluation.Interval;
-import io.sightline.evaluation.PopeItem;
-import io.sightline.evaluation.PopeScore;
-import io.sightline.evaluation.SycophancyScore;
+import io.sightline.scoring.BenchmarkSet;
+import io.sightline.scoring.Bootstrap;
+import io.sightline.scoring.CaptionItem;
+import io.sightline.scoring.ChairScore;
+import io.sightline.scoring.FineGrainedItem;
+import io.sightline.scoring.FineGrainedScore;
+import io.sightline.scoring.Interval;
+import io.sightline.scoring.PopeItem;
+import io.sightline.scoring.PopeScore;
+import io.sightline.scoring.SycophancyScore;
 import io.sightline.intervention.InterventionRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -153,7 +153,7 @@ public final class ResultsTable {
                 + "Prompts and max_new_tokens per set as `onnx-models/tools/reference.py evaluate` (POPE 3, captions "
                 + "32, sycophancy 3, fine-grained 4); metrics as its pope_metrics, chair_metrics, sycophancy_metrics. "
                 + "Values in %, with a 95% percentile bootstrap interval in brackets (1000 resamples of the items, "
-                + "seed 0, the same resampled items for every arm: `io.sightline.evaluation.Bootstrap`). Items whose "
+                + "seed 0, the same resampled items for every arm: `io.sightline.scoring.Bootstrap`). Items whose "
                 + "request failed are left out of that arm's n (see the cost table).\n\n");
         for (String split : BenchmarkSet.POPE_SPLITS) {
             List<PopeItem> items = set.pope().get(split);

@@ -1,4 +1,4 @@
-package io.sightline.evaluation.bench;
+package io.sightline.scoring.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.sightline.evaluation;
+package io.sightline.scoring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
