@@ -40,8 +40,8 @@ import java.util.regex.Pattern;
  * <li>{@code n} choices are {@code n} arms of the same intervention in one engine call. The engine gives every arm
  *     of a request the same seeded stream (so that arms differ only by their intervention), hence the choices are
  *     identical, sampled or not, and share their scores.</li>
- * <li>{@code intervention} is one object or a one-element list; longer lists (several methods in one arm) are
- *     refused with 422 composition-unsupported until the engine composes them.</li>
+ * <li>{@code intervention} is one object or a list; a list composes its methods in one arm in list order, as the
+ *     arm {@code "a+b"} with params keyed by name does in {@code /v1/generations}.</li>
  * <li>Admission's field names are translated back to the chat request's ({@code max_new_tokens} to
  *     {@code max_tokens}, {@code arms} to {@code n} or {@code intervention}).</li>
  * </ul>
@@ -114,16 +114,9 @@ public final class ChatCompletions {
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
-        if (interventions != null && interventions.size() > 1) {
-            throw new RefusedRequestException(ProblemType.COMPOSITION_UNSUPPORTED, "intervention",
-                    "one intervention per call for now (composing several in one arm comes later); to compare methods"
-                            + " side by side, POST /v1/generations with one arm each");
-        }
         Prompt prompt = prompt(r.messages());
 
-        GenerationBody.Arm arm = interventions == null ? GenerationAdmission.PLAIN_ARM
-                : interventions.get(0) == null ? null
-                : new GenerationBody.Arm(interventions.get(0).name(), interventions.get(0).params());
+        GenerationBody.Arm arm = interventions == null ? GenerationAdmission.PLAIN_ARM : arm(interventions);
         String maxTokensField = r.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         GenerationBody body = new GenerationBody(prompt.text(), null,
                 r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens(), r.temperature(), null,
@@ -136,6 +129,24 @@ public final class ChatCompletions {
         boolean includeUsage = stream && r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         return new Call(body, parser.base64(prompt.imageUrl(), prompt.imageField()), source, maxTokensField, stream,
                 includeUsage, logprobs);
+    }
+
+    /** One method as is; several as the composed arm {@code "a+b"} with params keyed by method. */
+    private static GenerationBody.Arm arm(List<ChatCompletionRequest.Intervention> interventions) {
+        if (interventions.contains(null)) {
+            return null;
+        }
+        if (interventions.size() == 1) {
+            return new GenerationBody.Arm(interventions.get(0).name(), interventions.get(0).params());
+        }
+        Map<String, Object> params = new LinkedHashMap<>();
+        for (ChatCompletionRequest.Intervention iv : interventions) {
+            if (iv.params() != null && iv.name() != null) {
+                params.put(iv.name(), iv.params());
+            }
+        }
+        return new GenerationBody.Arm(String.join("+", interventions.stream().map(i -> String.valueOf(i.name())).toList()),
+                params);
     }
 
     private record Prompt(String text, String imageUrl, String imageField) {

@@ -26,8 +26,6 @@ public enum ProblemType {
     IMAGE_URL_REFUSED("image-url-refused", HttpStatus.UNPROCESSABLE_CONTENT, "Image URLs are not fetched"),
     TOO_MANY_IMAGES("too-many-images", HttpStatus.UNPROCESSABLE_CONTENT, "Too many images"),
     UNSUPPORTED_CONVERSATION("unsupported-conversation", HttpStatus.UNPROCESSABLE_CONTENT, "Conversation not supported"),
-    COMPOSITION_UNSUPPORTED("composition-unsupported", HttpStatus.UNPROCESSABLE_CONTENT,
-            "Interventions cannot be composed in one arm"),
     UNKNOWN_MODEL("unknown-model", HttpStatus.NOT_FOUND, "Unknown model"),
     NOT_FOUND("not-found", HttpStatus.NOT_FOUND, "Not found"),
     METHOD_NOT_ALLOWED("method-not-allowed", HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed"),

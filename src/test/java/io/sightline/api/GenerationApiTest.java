@@ -57,6 +57,24 @@ class GenerationApiTest {
     ModelBundle model;
 
     @Test
+    void aComposedArmDecodesBesidePlainDecodingAndIsStoredUnderItsCompositeName() throws Exception {
+        byte[] png = Files.readAllBytes(SAMPLES.resolve("scene-c.png"));
+        JsonNode g = post(base64Json(png, Map.of("prompt", PROMPT, "max_new_tokens", 12, "arms", List.of(
+                Map.of("intervention", "var+vcd", "params", Map.of("vcd", Map.of("alpha", 0.5))),
+                Map.of("intervention", "none")))), HttpStatus.CREATED);
+        assertThat(g.get("status").asString()).isEqualTo("completed");
+        JsonNode composed = g.get("outputs").get(0);
+        assertThat(composed.get("intervention").asString()).isEqualTo("var+vcd");
+        assertThat(composed.get("params").get("vcd").get("alpha").asDouble()).isEqualTo(0.5);
+        assertThat(composed.get("params").get("var").get("p").asDouble()).isEqualTo(0.4);
+        assertThat(composed.get("text").asString()).isNotBlank();
+        String stored = db.sql("SELECT intervention FROM outputs WHERE generation_id = :id AND arm_index = 0")
+                .bind("id", UUID.fromString(g.get("id").asString())).map(r -> r.get("intervention", String.class))
+                .one().block();
+        assertThat(stored).isEqualTo("var+vcd");
+    }
+
+    @Test
     void interventionsListEveryServedMethodWithItsSchema() {
         JsonNode list = http.get().uri("/v1/interventions").exchange().expectStatus().isOk()
                 .expectBody(JsonNode.class).returnResult().getResponseBody();
@@ -225,7 +243,9 @@ class GenerationApiTest {
                 Arguments.of("no image in json", jsonBody(Map.of("prompt", PROMPT)), 400, "invalid-request"),
                 Arguments.of("malformed request part", multipartRaw(png, "{oops"), 400, "invalid-request"),
                 Arguments.of("no image part", multipartRaw(null, "{\"prompt\": \"hi\"}"), 400, "invalid-request"),
-                Arguments.of("text/plain body", raw(MediaType.TEXT_PLAIN, "describe"), 415, "unsupported-media-type"));
+                Arguments.of("text/plain body", raw(MediaType.TEXT_PLAIN, "describe"), 415, "unsupported-media-type"),
+                Arguments.of("parts that cannot compose", base64Json(png, Map.of("prompt", PROMPT,
+                        "arms", List.of(Map.of("intervention", "var+gift")))), 422, "invalid-params"));
     }
 
     @ParameterizedTest(name = "{0} -> {2} {3}")
