@@ -1,0 +1,97 @@
+// #/evaluations: every evaluation with live progress, and a form that starts one.
+
+import {get, post, withQuery} from '../api.js';
+import {h, replace} from '../dom.js';
+import {duration, num, time} from '../format.js';
+
+const PAGE = 20;
+const OPEN = ['queued', 'running'];
+
+export const isOpen = e => OPEN.includes(e.status);
+
+export function progressBar(p) {
+  const pct = p.total ? (100 * p.done) / p.total : 0;
+  return h('div', {class: 'progress', title: `${p.done} of ${p.total} items`},
+    h('div', {class: 'bar', style: `width: ${pct.toFixed(1)}%`}),
+    h('span', {}, `${p.done}/${p.total}`));
+}
+
+export async function cancel(id, page) {
+  try {
+    await post(`/v1/evaluations/${id}/cancel`);
+  } catch (e) {
+    page.error(e);
+  }
+  page.refresh();
+}
+
+function row(e, page) {
+  const p = e.progress;
+  return h('tr', {'data-id': e.id, class: `status-${e.status}`},
+    h('td', {}, h('a', {href: `#/evaluations/${e.id}`}, e.set)),
+    h('td', {}, (e.request?.arms ?? []).map(a => a.intervention).join(' vs ')),
+    h('td', {class: 'status'}, e.status, e.reason && h('div', {class: 'sub'}, e.reason)),
+    h('td', {}, progressBar(p)),
+    h('td', {class: 'num'}, p.items_per_second === null ? '–' : num(p.items_per_second, 2)),
+    h('td', {class: 'num'}, duration(p.eta_seconds)),
+    h('td', {}, time(e.created_at)),
+    h('td', {}, isOpen(e) && h('button', {class: 'secondary', onclick: () => cancel(e.id, page)}, 'Cancel')));
+}
+
+function startForm(sets, interventions, page) {
+  const set = h('select', {name: 'set', id: 'eval-set', required: true},
+    sets.map(b => h('option', {value: b.name}, `${b.name} (${b.kind}, ${b.items} items)`)));
+  const limit = h('input', {type: 'number', name: 'limit', id: 'eval-limit', min: 1, placeholder: 'all'});
+  const arms = interventions.map(iv => h('label', {class: 'check', title: `${iv.paper ?? ''} ${iv.summary ?? ''}`.trim()},
+    h('input', {type: 'checkbox', name: 'arm', value: iv.name, checked: iv.name === 'none'}), iv.name));
+  const status = h('span', {class: 'form-status'});
+  const onsubmit = async ev => {
+    ev.preventDefault();
+    const chosen = arms.map(l => l.firstChild).filter(c => c.checked).map(c => ({intervention: c.value}));
+    const body = {set: set.value, arms: chosen};
+    if (limit.value) body.limit = Number(limit.value);
+    replace(status, 'starting…');
+    try {
+      const created = await post('/v1/evaluations', body);
+      location.hash = `#/evaluations/${created.id}`;
+    } catch (e) {
+      replace(status, h('span', {class: 'error'}, e.message));
+    }
+  };
+  return h('form', {class: 'card', id: 'start-evaluation', onsubmit},
+    h('h2', {}, 'Start an evaluation'),
+    h('div', {class: 'fields'},
+      h('label', {}, 'Benchmark set', set),
+      h('label', {}, 'Item limit', limit)),
+    h('fieldset', {}, h('legend', {}, 'Arms (default parameters; set others with curl)'), arms),
+    h('button', {type: 'submit'}, 'Start'), ' ', status);
+}
+
+export async function render(root, page) {
+  const index = Number(page.query.get('page') ?? 0);
+  const [sets, interventions] = await Promise.all([get('/v1/benchmarks'), get('/v1/interventions')]);
+  const body = h('tbody');
+  const pager = h('div', {class: 'pager'});
+  replace(root,
+    h('section', {class: 'card'},
+      h('h2', {}, 'Evaluations'),
+      h('table', {id: 'evaluations'},
+        h('thead', {}, h('tr', {}, ['set', 'arms', 'status', 'progress', 'items/s', 'ETA', 'created', '']
+          .map(c => h('th', {}, c)))),
+        body),
+      pager),
+    startForm(sets, interventions, page));
+
+  async function load() {
+    const list = await get(withQuery('/v1/evaluations', {page: index, size: PAGE}));
+    replace(body, list.items.length ? list.items.map(e => row(e, page))
+        : h('tr', {}, h('td', {colspan: 8, class: 'empty'}, 'No evaluations yet: start one below.')));
+    replace(pager,
+      index > 0 && h('a', {href: `#/evaluations?page=${index - 1}`}, '← newer'), ' ',
+      `${list.total} in all`, ' ',
+      (index + 1) * PAGE < list.total && h('a', {href: `#/evaluations?page=${index + 1}`}, 'older →'));
+    // poll fast while something moves, slowly otherwise so that jobs started elsewhere show up
+    return list.items.some(isOpen) ? 2000 : 10000;
+  }
+  page.poll(load);
+}
