@@ -10,7 +10,7 @@ const SINCE = [['', 'all time'], ['1', 'last hour'], ['24', 'last 24 hours'], ['
 
 function summaryTable(summary) {
   if (!summary.arms.length) return h('p', {class: 'empty'}, 'No generations in this range.');
-  return h('table', {id: 'summary'},
+  return h('div', {class: 'scroll'}, h('table', {id: 'summary'},
     h('thead', {}, h('tr', {}, ['intervention', 'params', 'outputs', 'visual attention', 'mean tokens',
       'latency p50 / p95 (ms)', 'preferred / asked', 'win rate', 'hallucinated / judged', 'hallucination rate']
       .map(c => h('th', {}, c)))),
@@ -21,7 +21,7 @@ function summaryTable(summary) {
       h('td', {class: 'num'}, `${num(a.latency_p50_ms, 1)} / ${num(a.latency_p95_ms, 1)}`),
       h('td', {class: 'num'}, `${a.wins} / ${a.preferences}`), h('td', {class: 'num'}, interval(a.win_rate)),
       h('td', {class: 'num'}, `${a.hallucinated} / ${a.judgements}`),
-      h('td', {class: 'num'}, interval(a.hallucination_rate))))));
+      h('td', {class: 'num'}, interval(a.hallucination_rate)))))));
 }
 
 function compareForm(interventions, onDone) {
