@@ -15,7 +15,7 @@ import math
 import torch
 import torch.nn as nn
 
-from vlm import NEG, Vlm, rope
+from vlm import NEG, Vlm, rope_angles, rotate
 
 # mix_mode values (per row)
 MIX_GIVEN, MIX_UNIFORM, MIX_REVERSE, MIX_REVERSE_NORM, MIX_PERMUTE = 0, 1, 2, 3, 4
@@ -177,32 +177,55 @@ class DecoderAbi(nn.Module):
                 torch.stack(head_out, 1), torch.stack(sinks, 1), torch.stack(chosen, 1))
 
 
+class _Reshape(torch.autograd.Function):
+    """x.reshape(shape) where a 0 keeps x's size on that axis (ONNX Reshape semantics). Exported as one Reshape with
+    a constant shape: `x.view(b, t, ...)` with b, t read from x.shape traces to a Shape/Gather/Unsqueeze/Concat
+    chain per reshape, and ONNX Runtime pays per node on every decode step."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return x.reshape([x.shape[i] if n == 0 else n for i, n in enumerate(shape)])
+
+    @staticmethod
+    def symbolic(g, x, shape):
+        return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(shape, dtype=torch.long)))
+
+
 class PlainDecoder(nn.Module):
     """decoder_plain.onnx: the same decoder without controls, for calls where every row is neutral and only
     `attn_last` is probed (the visual attention ratio). Same inputs/outputs as decoder.onnx where they overlap;
-    it exists because the gated ops cost per-node overhead on every step even when neutral."""
+    it exists because the gated ops cost per-node overhead on every step even when neutral. The same arithmetic as
+    `vlm.TextModel` / `DecoderAbi` op for op (bit for bit in eager, tested), written for a small graph: constant
+    reshapes, rotary angles and the mask computed once per call instead of once per layer."""
 
     def __init__(self, vlm: Vlm):
         super().__init__()
         self.lm = vlm.language_model
+        c = vlm.c
+        self.heads, self.head_dim, self.theta = c.text_heads, c.text_dim // c.text_heads, c.rope_theta
 
     def forward(self, inputs_embeds, position_ids, key_mask, past_kv):
         x = inputs_embeds
         t = x.shape[1]
         s = key_mask.shape[1]
+        h, dh = self.heads, self.head_dim
         q_abs = torch.arange(t)[:, None] + (s - t)
         allowed = ((torch.arange(s)[None, :] <= q_abs)[None] & (key_mask[:, None, :] > 0))[:, None]
+        neg = torch.tensor(NEG)
+        cos, sin = rope_angles(position_ids, dh, self.theta)
+        heads = lambda y: _Reshape.apply(y, (0, -1, h, dh)).transpose(1, 2)             # [B,T,D] -> [B,H,T,Dh]
         presents, attn_last = [], []
         for l, layer in enumerate(self.lm.layers):
             att = layer.self_attn
-            q, k, v = att.qkv(layer.input_layernorm(x), position_ids)
-            k = torch.cat([past_kv[l, 0], k], 2)
-            v = torch.cat([past_kv[l, 1], v], 2)
+            y = layer.input_layernorm(x)
+            q = rotate(heads(att.q_proj(y)), cos, sin, dh)
+            k = torch.cat([past_kv[l, 0], rotate(heads(att.k_proj(y)), cos, sin, dh)], 2)
+            v = torch.cat([past_kv[l, 1], heads(att.v_proj(y))], 2)
             presents.append(torch.stack([k, v]))
-            a = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
-            A = torch.softmax(torch.where(allowed, a, torch.full_like(a, NEG)), -1)
+            a = q @ k.transpose(-1, -2) / math.sqrt(dh)
+            A = torch.softmax(torch.where(allowed, a, neg), -1)
             attn_last.append(A[:, :, -1])
-            x = x + att.merge(A @ v)
+            x = x + att.o_proj(_Reshape.apply((A @ v).transpose(1, 2), (0, -1, h * dh)))
             x = x + layer.mlp(layer.post_attention_layernorm(x))
         logits = self.lm.lm_head(self.lm.norm(x[:, -1]))
         return logits, torch.stack(presents), torch.stack(attn_last, 1)

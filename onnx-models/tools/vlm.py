@@ -148,14 +148,25 @@ class RMSNorm(nn.Module):
         return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
 
 
-def rope(x, pos, theta):
-    """Rotary embedding, LLaMA's rotate-half convention. x [B,H,T,Dh], pos [B,T]."""
-    dh = x.shape[-1]
+def rope_angles(pos, dh, theta):
+    """cos and sin of the rotary angles [B,1,T,Dh] for positions pos [B,T]; shared by every layer of a call."""
     inv = 1.0 / (theta ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
     ang = pos.to(torch.float32)[..., None] * inv                        # [B,T,Dh/2]
     ang = torch.cat([ang, ang], -1)[:, None]                            # [B,1,T,Dh]
+    return torch.cos(ang), torch.sin(ang)
+
+
+def rotate(x, cos, sin, dh):
+    """Rotary embedding, LLaMA's rotate-half convention. x [B,H,T,Dh]; cos, sin from rope_angles. dh is passed,
+    not read from x.shape, so that an exported graph slices at constants."""
     x1, x2 = x[..., : dh // 2], x[..., dh // 2:]
-    return x * torch.cos(ang) + torch.cat([-x2, x1], -1) * torch.sin(ang)
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+
+def rope(x, pos, theta):
+    """Rotary embedding. x [B,H,T,Dh], pos [B,T]."""
+    dh = x.shape[-1]
+    return rotate(x, *rope_angles(pos, dh, theta), dh)
 
 
 class TextAttention(nn.Module):

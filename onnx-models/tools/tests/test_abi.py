@@ -49,8 +49,14 @@ class NeutralIdentityTest(unittest.TestCase):
         with torch.no_grad():
             full = DecoderAbi(m, [0])(**inp)
             plain = abi.PlainDecoder(m)(e, pos, km, inp["past_kv"])
-        for i, j in ((0, 0), (1, 1), (2, 2)):
-            torch.testing.assert_close(plain[j], full[i], atol=0, rtol=0)
+            for i, j in ((0, 0), (1, 1), (2, 2)):
+                torch.testing.assert_close(plain[j], full[i], atol=0, rtol=0)
+            # a decode step on the prefill's cache (P > 0)
+            e2, pos2, km2 = torch.randn(2, 1, c.text_dim), pos[:, -1:] + 1, torch.cat([km, torch.ones(2, 1)], 1)
+            full = DecoderAbi(m, [0])(**neutral_decoder_inputs(c, e2, pos2, km2, full[1]))
+            plain = abi.PlainDecoder(m)(e2, pos2, km2, plain[1])
+            for i, j in ((0, 0), (1, 1), (2, 2)):
+                torch.testing.assert_close(plain[j], full[i], atol=0, rtol=0)
 
     def test_neutral_vision_equals_plain_tower(self):
         m = model()

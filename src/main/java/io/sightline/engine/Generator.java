@@ -273,7 +273,7 @@ public final class Generator {
                         a.bound.footprint().writes(), r -> plan.spans(r, s)));
             }
             Map<String, OnnxTensor> inputs = plain ? new HashMap<>() : new HashMap<>(controls.tensors(env));
-            inputs.put("inputs_embeds", scope.add(embed(plan, step, imageEmbeds, arena, run)));
+            inputs.put("inputs_embeds", scope.add(embed(plan, step, imageEmbeds, arena)));
             inputs.put("position_ids", scope.add(positions(batch, step, arena)));
             inputs.put("key_mask", scope.add(keyMask(batch, s, arena)));
             inputs.put("past_kv", scope.add(kv.past(env)));
@@ -312,62 +312,42 @@ public final class Generator {
         return true;
     }
 
-    /** inputs_embeds [B,T,D]: embed.onnx over the row's ids (pads on the left), image embeddings spliced in. */
-    private OnnxTensor embed(RowPlan plan, Step step, FloatBuffer imageEmbeds, RequestArena arena,
-                             OrtSession.RunOptions run) throws OrtException {
-        OrtEnvironment env = model.env();
+    /**
+     * inputs_embeds [B,T,D]: rows of embed.onnx's table for the row's ids (pads on the left), the image embeddings
+     * at {@code <image>} in rows that have an image.
+     */
+    private OnnxTensor embed(RowPlan plan, Step step, FloatBuffer imageEmbeds, RequestArena arena) throws OrtException {
         List<Row> batch = plan.batch();
         int rows = batch.size();
         int t = step.queries();
         int n = d.imageTokens();
-        LongBuffer ids = arena.longs("in.input_ids", (long) rows * t);                   // [B,T]
+        int dim = d.hidden();
+        float[] table = model.embeddings();                                             // [V,D]
+        FloatBuffer embeds = arena.floats("in.inputs_embeds", (long) rows * t * dim);   // [B,T,D]
         for (int b = 0; b < rows; b++) {
             Row r = batch.get(b);
             if (!step.feedsPrompt()) {
-                ids.put(b, r.arm.lastToken);
+                embeds.put(b * dim, table, r.arm.lastToken * dim, dim);
                 continue;
             }
-            int at = b * t;
-            for (int i = 0; i < r.pad; i++) {
-                ids.put(at++, special.padId());
+            int at = b * t * dim;
+            for (int i = 0; i < r.pad; i++, at += dim) {
+                embeds.put(at, table, special.padId() * dim, dim);
             }
             long[] prompt = r.prompt.ids();
             for (int i = 0; i < prompt.length; i++) {
+                if (i == r.prompt.imageAt() && r.visionRow >= 0) {
+                    embeds.put(at, imageEmbeds, r.visionRow * n * dim, n * dim);              // [N,D]
+                    at += n * dim;
+                    continue;
+                }
                 int copies = i == r.prompt.imageAt() ? n : 1;
-                for (int c = 0; c < copies; c++) {
-                    ids.put(at++, prompt[i]);
+                for (int c = 0; c < copies; c++, at += dim) {
+                    embeds.put(at, table, (int) prompt[i] * dim, dim);
                 }
             }
         }
-        FloatBuffer embeds = arena.floats("in.inputs_embeds", (long) rows * t * d.hidden());
-        OnnxTensor out = OnnxTensor.createTensor(env, embeds, new long[] {rows, t, d.hidden()});
-        try (OnnxTensor idsTensor = OnnxTensor.createTensor(env, ids, new long[] {rows, t});
-             OrtSession.Result ignored = model.embed().run(Map.of("input_ids", idsTensor), Set.of(),
-                     Map.of("embeds", out), run)) {
-            if (step.feedsPrompt()) {
-                spliceImages(batch, t, imageEmbeds, embeds);
-            }
-            return out;
-        } catch (OrtException | RuntimeException e) {
-            out.close();
-            throw e;
-        }
-    }
-
-    private void spliceImages(List<Row> batch, int t, FloatBuffer imageEmbeds, FloatBuffer embeds) {
-        int n = d.imageTokens();
-        int dim = d.hidden();
-        for (int b = 0; b < batch.size(); b++) {
-            Row r = batch.get(b);
-            if (r.visionRow < 0) {
-                continue;
-            }
-            FloatBuffer src = imageEmbeds.duplicate();
-            src.position(r.visionRow * n * dim).limit((r.visionRow + 1) * n * dim);
-            FloatBuffer dst = embeds.duplicate();
-            dst.position((b * t + r.pad + r.prompt.imageAt()) * dim);
-            dst.put(src);
-        }
+        return OnnxTensor.createTensor(model.env(), embeds, new long[] {rows, t, dim});
     }
 
     /** position_ids [B,T]: positions restart at 0 on a row's first real token; padding sits at 0. */

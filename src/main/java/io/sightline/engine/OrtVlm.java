@@ -1,16 +1,20 @@
 package io.sightline.engine;
 
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import java.nio.LongBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The three ONNX Runtime sessions of a model bundle (vision, embed, decoder), opened together and closed together.
+ * The ONNX Runtime sessions of a model bundle (vision, embed, decoder, decoder_plain), opened together and closed
+ * together, and embed.onnx's table read at open.
  * Thread-safe for concurrent runs (ORT sessions are); {@link #close()} must come after the last run.
  */
 public final class OrtVlm implements AutoCloseable {
@@ -37,6 +41,7 @@ public final class OrtVlm implements AutoCloseable {
     private final OrtSession embed;
     private final OrtSession decoder;
     private final OrtSession plainDecoder;     // null when the bundle has no decoder_plain.onnx
+    private final float[] embeddings;          // [V,D]
     private final String executionProvider;
     private boolean closed;
 
@@ -49,6 +54,7 @@ public final class OrtVlm implements AutoCloseable {
         this.decoder = decoder;
         this.plainDecoder = plainDecoder;
         this.executionProvider = executionProvider;
+        this.embeddings = new float[bundle.dims().vocab() * bundle.dims().hidden()];
     }
 
     /**
@@ -81,6 +87,7 @@ public final class OrtVlm implements AutoCloseable {
                     : session(env, bundle.decoderPlain().toString(), options, cuda);
             OrtVlm vlm = new OrtVlm(bundle, env, vision, embed, decoder, plain, provider);
             vlm.checkAbi();
+            vlm.readEmbeddings();
             return vlm;
         } catch (OrtException e) {
             closeQuietly(vision);
@@ -130,6 +137,22 @@ public final class OrtVlm implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs embed.onnx once over every token id: a lookup is a copy of a row of its table, so the Generator copies
+     * rows itself instead of paying a second ONNX Runtime call on every decode step.
+     */
+    private void readEmbeddings() throws OrtException {
+        int v = bundle.dims().vocab();
+        long[] ids = new long[v];
+        for (int i = 0; i < v; i++) {
+            ids[i] = i;
+        }
+        try (OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {1, v});
+             OrtSession.Result out = embed.run(Map.of("input_ids", in))) {
+            ((OnnxTensor) out.get(0)).getFloatBuffer().get(embeddings);
+        }
+    }
+
     public ModelBundle bundle() {
         return bundle;
     }
@@ -147,8 +170,9 @@ public final class OrtVlm implements AutoCloseable {
         return vision;
     }
 
-    OrtSession embed() {
-        return embed;
+    /** embed.onnx's table [V,D], row-major: the embedding of token {@code id} is at {@code id * D}. */
+    float[] embeddings() {
+        return embeddings;
     }
 
     OrtSession decoder() {
