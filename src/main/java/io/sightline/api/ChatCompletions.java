@@ -116,7 +116,7 @@ public final class ChatCompletions {
         }
         Prompt prompt = prompt(r.messages());
 
-        GenerationBody.Arm arm = interventions == null ? GenerationAdmission.PLAIN_ARM : arm(interventions);
+        GenerationBody.Arm arm = interventions == null ? DecodingAdmission.PLAIN_ARM : arm(interventions);
         String maxTokensField = r.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         GenerationBody body = new GenerationBody(prompt.text(), null,
                 r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens(), r.temperature(), null,

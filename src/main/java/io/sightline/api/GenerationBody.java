@@ -20,7 +20,7 @@ public record GenerationBody(String prompt,
                              @JsonProperty("top_p") Double topP,
                              Long seed,
                              List<String> stop,
-                             List<Arm> arms) {
+                             List<Arm> arms) implements DecodingFields {
 
     /**
      * @param intervention registry name ({@code GET /v1/interventions} lists them)

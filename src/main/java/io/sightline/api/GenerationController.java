@@ -1,7 +1,6 @@
 package io.sightline.api;
 
 import java.net.URI;
-import java.util.UUID;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -19,9 +18,6 @@ import reactor.core.publisher.Mono;
 @RestController
 @RequestMapping(path = "/v1/generations", produces = MediaType.APPLICATION_JSON_VALUE)
 public class GenerationController {
-
-    static final int MAX_PAGE_SIZE = 100;
-    static final int MAX_PAGE = 100_000;
 
     private final GenerationService service;
     private final GenerationRequestParser parser;
@@ -53,24 +49,13 @@ public class GenerationController {
     public Mono<GenerationPageView> list(@RequestParam(defaultValue = "0") int page,
                                          @RequestParam(defaultValue = "20") int size,
                                          @RequestParam(required = false) String intervention) {
-        if (page < 0 || page > MAX_PAGE) {
-            return Mono.error(new InvalidRequestException("page", "must be in 0.." + MAX_PAGE + ", was " + page));
-        }
-        if (size < 1 || size > MAX_PAGE_SIZE) {
-            return Mono.error(new InvalidRequestException("size", "must be in 1.." + MAX_PAGE_SIZE + ", was " + size));
-        }
-        return service.list(page, size, intervention == null || intervention.isBlank() ? null : intervention);
+        return Paging.check(page, size)
+                .then(service.list(page, size, intervention == null || intervention.isBlank() ? null : intervention));
     }
 
     @GetMapping("/{id}")
     public Mono<GenerationView> get(@PathVariable String id) {
-        UUID uuid;
-        try {
-            uuid = UUID.fromString(id);
-        } catch (IllegalArgumentException e) {
-            return Mono.error(new NotFoundException("no generation with id " + id));
-        }
-        return service.find(uuid);
+        return Paging.id(id, "generation").flatMap(service::find);
     }
 
     private static ResponseEntity<GenerationView> created(GenerationView view) {

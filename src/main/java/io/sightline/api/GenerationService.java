@@ -8,6 +8,7 @@ import io.sightline.engine.TokenListener;
 import io.sightline.store.GenerationPage;
 import io.sightline.store.GenerationStore;
 import io.sightline.store.ImageRecord;
+import io.sightline.store.ImageStore;
 import io.sightline.store.NewGeneration;
 import io.sightline.store.OutputRecord;
 import java.time.Instant;
@@ -32,14 +33,16 @@ public final class GenerationService {
     private final GenerationAdmission admission;
     private final Generator generator;
     private final GenerationStore store;
+    private final ImageStore images;
     private final InferenceQueue queue;
     private final JsonMapper json;
 
     public GenerationService(GenerationAdmission admission, Generator generator, GenerationStore store,
-                             InferenceQueue queue, JsonMapper json) {
+                             ImageStore images, InferenceQueue queue, JsonMapper json) {
         this.admission = admission;
         this.generator = generator;
         this.store = store;
+        this.images = images;
         this.queue = queue;
         this.json = json;
     }
@@ -111,7 +114,7 @@ public final class GenerationService {
             List<ArmResult> results = generator.generate(a.request(), cancellation, how.listener());
             return new Finished(results, Instant.now(), (System.nanoTime() - t0) / 1e6);
         });
-        return store.saveImage(image)
+        return images.save(image)
                 .then(store.insertRunning(generation))
                 .then(inference)
                 .flatMap(f -> store.complete(id, startedAt.get(), f.finishedAt(), f.latencyMs(), outputs(f.results())))

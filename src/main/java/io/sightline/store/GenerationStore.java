@@ -2,7 +2,6 @@ package io.sightline.store;
 
 import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Readable;
-import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -17,7 +16,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Images, generations and their outputs in PostgreSQL over R2DBC (schema: db/migration/V1__init.sql).
+ * Generations and their outputs in PostgreSQL over R2DBC (schema: db/migration/V1__init.sql).
  * A generation moves {@code running -> completed | failed} exactly once: both transitions only touch a row that
  * is still running, so a late engine result cannot overwrite a cancellation, nor the other way round.
  */
@@ -37,20 +36,6 @@ public final class GenerationStore {
         this.tx = tx;
     }
 
-    /** Stores the image unless the same bytes are already stored. */
-    public Mono<Void> saveImage(ImageRecord image) {
-        return db.sql("""
-                        INSERT INTO images (sha256, bytes, media_type, width, height)
-                        VALUES (:sha256, :bytes, :mediaType, :width, :height)
-                        ON CONFLICT (sha256) DO NOTHING""")
-                .bind("sha256", image.sha256())
-                .bind("bytes", ByteBuffer.wrap(image.bytes()))
-                .bind("mediaType", image.mediaType())
-                .bind("width", image.width())
-                .bind("height", image.height())
-                .then();
-    }
-
     /** Writes the generation with status {@code running}; returns its creation time. */
     public Mono<Instant> insertRunning(NewGeneration g) {
         return db.sql("""
@@ -62,7 +47,7 @@ public final class GenerationStore {
                 .bind("request", Json.of(g.requestJson()))
                 .bind("interventions", g.interventions().toArray(String[]::new))
                 .bind("imageSha256", g.imageSha256())
-                .map(row -> instant(row, "created_at"))
+                .map(row -> Columns.instant(row, "created_at"))
                 .one();
     }
 
@@ -182,26 +167,16 @@ public final class GenerationStore {
             tokens[i] = boxed[i];
         }
         return new OutputRecord(row.get("arm_index", Integer.class), row.get("intervention", String.class),
-                json(row, "params"), row.get("text", String.class), tokens, json(row, "logprobs"),
-                row.get("latency_ms", Double.class), row.get("tokens_per_second", Double.class), json(row, "scores"));
+                Columns.json(row, "params"), row.get("text", String.class), tokens, Columns.json(row, "logprobs"),
+                row.get("latency_ms", Double.class), row.get("tokens_per_second", Double.class), Columns.json(row, "scores"));
     }
 
     private static StoredGeneration generation(Readable row) {
         return new StoredGeneration(row.get("id", UUID.class), row.get("status", String.class),
-                row.get("reason", String.class), row.get("prompt", String.class), json(row, "request"),
+                row.get("reason", String.class), row.get("prompt", String.class), Columns.json(row, "request"),
                 row.get("image_sha256", String.class), row.get("media_type", String.class),
-                row.get("width", Integer.class), row.get("height", Integer.class), instant(row, "created_at"),
-                instant(row, "started_at"), instant(row, "finished_at"), row.get("latency_ms", Double.class),
+                row.get("width", Integer.class), row.get("height", Integer.class), Columns.instant(row, "created_at"),
+                Columns.instant(row, "started_at"), Columns.instant(row, "finished_at"), row.get("latency_ms", Double.class),
                 List.of());
-    }
-
-    private static String json(Readable row, String column) {
-        Json json = row.get(column, Json.class);
-        return json == null ? null : json.asString();
-    }
-
-    private static Instant instant(Readable row, String column) {
-        OffsetDateTime t = row.get(column, OffsetDateTime.class);
-        return t == null ? null : t.toInstant();
     }
 }
