@@ -53,6 +53,8 @@ public class ProblemHandler {
             problem.setProperty("errors", invalid.errors());
         } else if (e instanceof UnknownInterventionException unknown) {
             problem.setProperty("known", unknown.known());
+        } else if (e instanceof UnknownSetException unknown) {
+            problem.setProperty("known", unknown.known());
         } else if (e instanceof InvalidParamsException params) {
             problem.setProperty("field", params.field());
         } else if (e instanceof RefusedRequestException refused) {

@@ -1,6 +1,9 @@
 package io.sightline.config;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sightline.api.ChatCompletions;
+import io.sightline.api.DecodingAdmission;
+import io.sightline.api.EvaluationService;
 import io.sightline.api.GenerationAdmission;
 import io.sightline.api.GenerationRequestParser;
 import io.sightline.api.GenerationService;
@@ -10,10 +13,17 @@ import io.sightline.engine.Generator;
 import io.sightline.engine.ModelBundle;
 import io.sightline.engine.OrtVlm;
 import io.sightline.engine.Tokenizer;
+import io.sightline.eval.BenchmarkCatalog;
+import io.sightline.eval.EvaluationWorker;
 import io.sightline.intervention.InterventionRegistry;
+import io.sightline.store.EvaluationStore;
 import io.sightline.store.GenerationStore;
+import io.sightline.store.ImageStore;
 import io.sightline.vision.ImageLimits;
 import io.sightline.vision.ImagePreprocessor;
+import java.lang.management.ManagementFactory;
+import java.util.UUID;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.http.codec.CodecCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -77,15 +87,57 @@ public class SightlineConfiguration {
     }
 
     @Bean
+    ImageStore imageStore(DatabaseClient db) {
+        return new ImageStore(db);
+    }
+
+    @Bean
+    EvaluationStore evaluationStore(DatabaseClient db, ReactiveTransactionManager transactions, ImageStore images) {
+        return new EvaluationStore(db, TransactionalOperator.create(transactions), images);
+    }
+
+    @Bean
+    BenchmarkCatalog benchmarkCatalog(SightlineProperties properties) {
+        return new BenchmarkCatalog(properties.eval().benchmarks());
+    }
+
+    @Bean
+    DecodingAdmission decodingAdmission(InterventionRegistry registry, SightlineProperties properties) {
+        SightlineProperties.Limits limits = properties.limits();
+        return new DecodingAdmission(registry, limits.maxNewTokens(), limits.maxArms());
+    }
+
+    @Bean
+    EvaluationService evaluationService(BenchmarkCatalog catalog, DecodingAdmission decoding, ImagePreprocessor images,
+                                        EvaluationStore store, JsonMapper json) {
+        return new EvaluationService(catalog, decoding, images, store, json);
+    }
+
+    /**
+     * This instance's evaluation worker, started and stopped with the context. Its owner name (pid@host plus a
+     * random suffix) is unique across instances and restarts, so leases never mix.
+     */
+    @Bean
+    @ConditionalOnProperty(name = "sightline.eval.enabled", havingValue = "true", matchIfMissing = true)
+    EvaluationWorker evaluationWorker(SightlineProperties properties, EvaluationStore store, ImageStore images,
+                                      ImagePreprocessor preprocessor, Generator generator, JsonMapper json,
+                                      MeterRegistry meters) {
+        SightlineProperties.Eval eval = properties.eval();
+        String owner = ManagementFactory.getRuntimeMXBean().getName() + "-"
+                + UUID.randomUUID().toString().substring(0, 8);
+        return new EvaluationWorker(owner, new EvaluationWorker.Settings(eval.batchSize(), eval.lease(),
+                eval.pollInterval()), store, images, preprocessor, generator, json, meters);
+    }
+
+    @Bean
     InferenceQueue inferenceQueue(SightlineProperties properties) {
         return new InferenceQueue(properties.engine().workers(), properties.engine().queueCapacity());
     }
 
     @Bean
-    GenerationAdmission generationAdmission(ImagePreprocessor images, InterventionRegistry registry,
+    GenerationAdmission generationAdmission(ImagePreprocessor images, DecodingAdmission decoding,
                                             SightlineProperties properties) {
-        SightlineProperties.Limits limits = properties.limits();
-        return new GenerationAdmission(images, registry, limits.maxPromptChars(), limits.maxNewTokens(), limits.maxArms());
+        return new GenerationAdmission(images, decoding, properties.limits().maxPromptChars());
     }
 
     @Bean
@@ -100,8 +152,8 @@ public class SightlineConfiguration {
 
     @Bean
     GenerationService generationService(GenerationAdmission admission, Generator generator, GenerationStore store,
-                                        InferenceQueue queue, JsonMapper json) {
-        return new GenerationService(admission, generator, store, queue, json);
+                                        ImageStore images, InferenceQueue queue, JsonMapper json) {
+        return new GenerationService(admission, generator, store, images, queue, json);
     }
 
     /**

@@ -6,6 +6,7 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -18,11 +19,12 @@ import org.springframework.validation.annotation.Validated;
  * @param model  which exported model directory to serve
  * @param engine how inference runs
  * @param limits what a request may contain
+ * @param eval   benchmark evaluations: where the shipped sets are and how this instance's worker runs
  */
 @Validated
 @ConfigurationProperties("sightline")
 public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @DefaultValue Engine engine,
-                                  @Valid @DefaultValue Limits limits) {
+                                  @Valid @DefaultValue Limits limits, @Valid @DefaultValue Eval eval) {
 
     /**
      * @param path directory holding model.json, the three graphs and tokenizer.json (relative to the working
@@ -55,5 +57,20 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
                          @Min(1) @DefaultValue("2000") int maxPromptChars,
                          @Min(1) @Max(1024) @DefaultValue("256") int maxNewTokens,
                          @Min(1) @Max(16) @DefaultValue("8") int maxArms) {
+    }
+
+    /**
+     * @param benchmarks   directory of shipped benchmark sets ({@code <dir>/manifest.json} each)
+     * @param enabled      whether this instance runs an evaluation worker (the API works either way)
+     * @param batchSize    items a worker claims and runs in one engine call
+     * @param lease        how long a claimed item stays with its worker without renewal; a crashed instance's
+     *                     items are claimable again after it
+     * @param pollInterval the worker's wait after finding nothing to claim
+     */
+    public record Eval(@NotNull @DefaultValue("onnx-models/benchmarks") Path benchmarks,
+                       @DefaultValue("true") boolean enabled,
+                       @Min(1) @Max(256) @DefaultValue("8") int batchSize,
+                       @NotNull @DefaultValue("60s") Duration lease,
+                       @NotNull @DefaultValue("1s") Duration pollInterval) {
     }
 }

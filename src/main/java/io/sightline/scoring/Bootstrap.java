@@ -58,7 +58,7 @@ public final class Bootstrap {
     }
 
     /** Linear interpolation between the order statistics around position q * (m - 1) of the sorted values. */
-    static double quantile(double[] sorted, double q) {
+    public static double quantile(double[] sorted, double q) {
         double pos = q * (sorted.length - 1);
         int lo = (int) Math.floor(pos);
         int hi = Math.min(lo + 1, sorted.length - 1);

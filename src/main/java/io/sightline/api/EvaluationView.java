@@ -1,0 +1,46 @@
+package io.sightline.api;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.sightline.eval.EvaluationReport;
+import io.sightline.store.StoredEvaluation;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * An evaluation as the API shows it, built from stored rows.
+ *
+ * @param kind    how items are prompted and scored: pope, chair, sycophancy, fine-grained
+ * @param request the accepted request: set, limit, effective decoding options and arm parameters
+ * @param report  per-arm metrics and paired tests over the items done so far; null in lists
+ */
+public record EvaluationView(UUID id, String status, String reason, String set, String kind, JsonNode request,
+                             Progress progress,
+                             @JsonProperty("created_at") Instant createdAt,
+                             @JsonProperty("started_at") Instant startedAt,
+                             @JsonProperty("finished_at") Instant finishedAt,
+                             EvaluationReport report) {
+
+    /**
+     * @param itemsPerSecond done items over the time from the start to the latest done item; null before one is done
+     * @param etaSeconds     items left at that rate; null while unknown or once the evaluation has ended
+     */
+    public record Progress(int done, int total, @JsonProperty("items_per_second") Double itemsPerSecond,
+                           @JsonProperty("eta_seconds") Double etaSeconds) {
+    }
+
+    static EvaluationView of(StoredEvaluation e, EvaluationReport report, JsonMapper json) {
+        Double rate = null;
+        if (e.startedAt() != null && e.lastItemAt() != null && e.doneItems() > 0) {
+            double seconds = Duration.between(e.startedAt(), e.lastItemAt()).toNanos() / 1e9;
+            rate = seconds > 0 ? e.doneItems() / seconds : null;
+        }
+        boolean open = e.status().equals("queued") || e.status().equals("running");
+        Double eta = open && rate != null ? (e.totalItems() - e.doneItems()) / rate : null;
+        return new EvaluationView(e.id(), e.status(), e.reason(), e.setName(), e.kind(), json.readTree(e.requestJson()),
+                new Progress(e.doneItems(), e.totalItems(), rate, eta), e.createdAt(), e.startedAt(), e.finishedAt(),
+                report);
+    }
+}

@@ -1,0 +1,33 @@
+package io.sightline.api;
+
+import io.sightline.store.ImageStore;
+import java.time.Duration;
+import org.springframework.http.CacheControl;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+
+/** {@code GET /v1/images/{sha256}}: a stored image's bytes (generations' uploads, evaluation items' images). */
+@RestController
+public class ImageController {
+
+    private final ImageStore images;
+
+    public ImageController(ImageStore images) {
+        this.images = images;
+    }
+
+    @GetMapping("/v1/images/{sha256}")
+    public Mono<ResponseEntity<byte[]>> get(@PathVariable String sha256) {
+        return images.find(sha256)
+                .switchIfEmpty(Mono.error(() -> new NotFoundException("no image with sha256 " + sha256)))
+                // the key is the content's hash, so the bytes under it never change
+                .map(image -> ResponseEntity.ok()
+                        .contentType(MediaType.parseMediaType(image.mediaType()))
+                        .cacheControl(CacheControl.maxAge(Duration.ofDays(365)).cachePublic().immutable())
+                        .body(image.bytes()));
+    }
+}
