@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sightline.api.ChatCompletions;
 import io.sightline.api.DecodingAdmission;
 import io.sightline.api.EvaluationService;
+import io.sightline.api.FeedbackService;
 import io.sightline.api.GenerationAdmission;
 import io.sightline.api.GenerationRequestParser;
 import io.sightline.api.GenerationService;
@@ -17,6 +18,7 @@ import io.sightline.eval.BenchmarkCatalog;
 import io.sightline.eval.EvaluationWorker;
 import io.sightline.intervention.InterventionRegistry;
 import io.sightline.store.EvaluationStore;
+import io.sightline.store.FeedbackStore;
 import io.sightline.store.GenerationStore;
 import io.sightline.store.ImageStore;
 import io.sightline.vision.ImageLimits;
@@ -94,6 +96,16 @@ public class SightlineConfiguration {
     @Bean
     EvaluationStore evaluationStore(DatabaseClient db, ReactiveTransactionManager transactions, ImageStore images) {
         return new EvaluationStore(db, TransactionalOperator.create(transactions), images);
+    }
+
+    @Bean
+    FeedbackStore feedbackStore(DatabaseClient db, ReactiveTransactionManager transactions) {
+        return new FeedbackStore(db, TransactionalOperator.create(transactions));
+    }
+
+    @Bean
+    FeedbackService feedbackService(GenerationStore generations, FeedbackStore feedback, JsonMapper json) {
+        return new FeedbackService(generations, feedback, json);
     }
 
     @Bean

@@ -87,7 +87,7 @@ public final class EvaluationStore {
                                         SET status = 'leased', lease_owner = :owner, attempts = i.attempts + 1,
                                             lease_expires_at = now() + make_interval(secs => :leaseSeconds)
                                         FROM (SELECT evaluation_id, item_index FROM evaluation_items
-                                              WHERE evaluation_id = :id AND """ + CLAIMABLE + """
+                                              WHERE evaluation_id = :id AND\s""" + CLAIMABLE + """
                                                ORDER BY item_index LIMIT :limit
                                               FOR UPDATE SKIP LOCKED) c
                                         WHERE i.evaluation_id = c.evaluation_id AND i.item_index = c.item_index

@@ -1,0 +1,18 @@
+package io.sightline.api;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * The JSON of {@code POST /v1/generations/{id}/feedback}: which arm a person preferred (comparisons only) and, per
+ * arm, whether its output hallucinated. At least one of the two is required.
+ *
+ * @param preferredArm index of the preferred arm
+ * @param arms         per judged arm; each arm at most once
+ */
+public record FeedbackBody(@JsonProperty("preferred_arm") Integer preferredArm, String note, List<Arm> arms) {
+
+    /** @param hallucinated whether the arm's output names something that is not in the image */
+    public record Arm(Integer arm, Boolean hallucinated, String note) {
+    }
+}

@@ -1,0 +1,59 @@
+package io.sightline.api;
+
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.format.annotation.DateTimeFormat;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+
+/** Live A/B: {@code /v1/generations/{id}/feedback} and {@code GET /v1/experiments/summary}. */
+@RestController
+public class FeedbackController {
+
+    private final FeedbackService service;
+    private final GenerationRequestParser parser;
+
+    public FeedbackController(FeedbackService service, GenerationRequestParser parser) {
+        this.service = service;
+        this.parser = parser;
+    }
+
+    @PostMapping(path = "/v1/generations/{id}/feedback", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    public Mono<ResponseEntity<FeedbackView>> create(@PathVariable String id, ServerHttpRequest request) {
+        return Paging.id(id, "generation").flatMap(uuid -> DataBufferUtils.join(request.getBody(),
+                                GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
+                        .map(GenerationRequestParser::drain)
+                        .defaultIfEmpty(new byte[0])
+                        .map(body -> parser.read(body, FeedbackBody.class))
+                        .flatMap(body -> service.create(uuid, body)))
+                .map(f -> ResponseEntity.created(URI.create("/v1/generations/" + id + "/feedback")).body(f));
+    }
+
+    @GetMapping(path = "/v1/generations/{id}/feedback", produces = MediaType.APPLICATION_JSON_VALUE)
+    public Mono<List<FeedbackView>> list(@PathVariable String id) {
+        return Paging.id(id, "generation").flatMap(service::list);
+    }
+
+    /**
+     * @param from         ISO-8601 instant, inclusive
+     * @param to           ISO-8601 instant, exclusive
+     * @param intervention only generations with an arm of this method
+     */
+    @GetMapping(path = "/v1/experiments/summary", produces = MediaType.APPLICATION_JSON_VALUE)
+    public Mono<ExperimentSummaryView> summary(
+            @RequestParam(required = false) @DateTimeFormat(iso = DateTimeFormat.ISO.DATE_TIME) Instant from,
+            @RequestParam(required = false) @DateTimeFormat(iso = DateTimeFormat.ISO.DATE_TIME) Instant to,
+            @RequestParam(required = false) String intervention) {
+        return service.summary(from, to, intervention == null || intervention.isBlank() ? null : intervention);
+    }
+}
