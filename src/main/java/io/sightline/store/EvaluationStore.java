@@ -47,11 +47,12 @@ public final class EvaluationStore {
     public Mono<Void> create(NewEvaluation e, List<ImageRecord> itemImages) {
         var insert = db.sql("""
                         INSERT INTO evaluations (id, status, set_name, kind, request, synonyms, total_items)
-                        VALUES (:id, 'queued', :setName, :kind, :request, CAST(:synonyms AS json), :total)""")
+                        VALUES (:id, 'queued', :setName, :kind, CAST(:request AS json), CAST(:synonyms AS json), :total)""")
                 .bind("id", e.id())
                 .bind("setName", e.setName())
                 .bind("kind", e.kind())
-                .bind("request", Json.of(e.requestJson()))
+                // as text: a Json parameter travels as jsonb, which would reorder the keys before the json column
+                .bind("request", e.requestJson())
                 .bind("total", e.items().size());
         insert = e.synonymsJson() == null ? insert.bindNull("synonyms", String.class) : insert.bind("synonyms", e.synonymsJson());
         Mono<Void> work = Flux.fromIterable(itemImages).concatMap(images::save).then(insert.then())

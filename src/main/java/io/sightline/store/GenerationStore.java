@@ -40,11 +40,12 @@ public final class GenerationStore {
     public Mono<Instant> insertRunning(NewGeneration g) {
         return db.sql("""
                         INSERT INTO generations (id, status, prompt, request, interventions, image_sha256)
-                        VALUES (:id, 'running', :prompt, :request, :interventions, :imageSha256)
+                        VALUES (:id, 'running', :prompt, CAST(:request AS json), :interventions, :imageSha256)
                         RETURNING created_at""")
                 .bind("id", g.id())
                 .bind("prompt", g.prompt())
-                .bind("request", Json.of(g.requestJson()))
+                // as text: a Json parameter travels as jsonb, which would reorder the keys before the json column
+                .bind("request", g.requestJson())
                 .bind("interventions", g.interventions().toArray(String[]::new))
                 .bind("imageSha256", g.imageSha256())
                 .map(row -> Columns.instant(row, "created_at"))

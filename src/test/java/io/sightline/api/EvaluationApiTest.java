@@ -72,6 +72,10 @@ class EvaluationApiTest {
         assertThat(created.get("status").asString()).isIn("queued", "running");
         assertThat(created.get("progress").get("total").asInt()).isEqualTo(10);
         assertThat(created.get("request").get("max_new_tokens").asInt()).isEqualTo(3);
+        List<String> keys = new ArrayList<>();
+        created.get("request").properties().forEach(e -> keys.add(e.getKey()));
+        assertThat(keys).as("the accepted request keeps its order (json, not jsonb)").containsExactly("set", "limit",
+                "max_new_tokens", "temperature", "top_k", "top_p", "seed", "stop", "arms");
 
         JsonNode done = awaitStatus(id, "completed");
 
