@@ -42,13 +42,16 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The dashboard at {@code /} in Debian's headless Chromium, against the running app (the same context as the API
- * tests): a finished 8-item POPE evaluation with two arms shows the API's numbers in its table, tests and item view;
- * a comparison made through the dashboard's form takes feedback clicks that the API then returns. Screenshots go to
- * target/dashboard*.png. Skipped only where chromium or chromedriver is not installed (CI installs both).
+ * The dashboard at {@code /} in Debian's headless Chromium, against the running app: a finished 8-item POPE
+ * evaluation with two arms shows the API's numbers in its table, tests and item view; a comparison made through the
+ * dashboard's form takes feedback clicks that the API then returns. Screenshots go to target/dashboard*.png. Skipped only where chromium or chromedriver is not installed (CI installs both).
+ * <p>
+ * Its own app and database (the poll interval differs from the API tests' context): API tests count the generations
+ * of the shared database (GenerationApiTest: none with a vcd arm), and this test makes one.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"sightline.limits.max-image-bytes=64KB", "sightline.limits.max-image-pixels=1000000"})
+        properties = {"sightline.limits.max-image-bytes=64KB", "sightline.limits.max-image-pixels=1000000",
+                "sightline.eval.poll-interval=200ms"})
 @AutoConfigureWebTestClient(timeout = "PT120S")
 class DashboardBrowserTest {
 
