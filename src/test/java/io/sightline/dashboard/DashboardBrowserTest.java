@@ -37,6 +37,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.boot.webtestclient.autoconfigure.AutoConfigureWebTestClient;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -46,9 +47,11 @@ import tools.jackson.databind.json.JsonMapper;
  * evaluation with two arms shows the API's numbers in its table, tests and item view; a comparison made through the
  * dashboard's form takes feedback clicks that the API then returns. Screenshots go to target/dashboard*.png. Skipped only where chromium or chromedriver is not installed (CI installs both).
  * <p>
- * Its own app and database (the poll interval differs from the API tests' context): API tests count the generations
- * of the shared database (GenerationApiTest: none with a vcd arm), and this test makes one.
+ * Its own app and database (the poll interval differs from the API tests' context), closed after the class: API
+ * tests count the generations of their shared database (GenerationApiTest: none with a vcd arm), and this test makes
+ * one; closing it spares the tests after it a second live app on the machine.
  */
+@DirtiesContext
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"sightline.limits.max-image-bytes=64KB", "sightline.limits.max-image-pixels=1000000",
                 "sightline.eval.poll-interval=200ms"})
