@@ -12,7 +12,7 @@ import org.springframework.test.web.reactive.server.WebTestClient;
  * the chart names these paths); outside Kubernetes too, so this runs anywhere.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@AutoConfigureWebTestClient
+@AutoConfigureWebTestClient(timeout = "PT60S")
 class ProbeEndpointsTest {
 
     @Autowired
