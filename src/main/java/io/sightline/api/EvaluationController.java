@@ -1,7 +1,7 @@
 package io.sightline.api;
 
 import java.net.URI;
-import java.util.UUID;
+import java.nio.charset.StandardCharsets;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
@@ -61,7 +61,7 @@ public class EvaluationController {
     public Mono<ResponseEntity<String>> csv(@PathVariable String id) {
         return Paging.id(id, "evaluation").flatMap(service::csv).map(csv -> ResponseEntity.ok()
                 .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"evaluation-" + id + "-items.csv\"")
-                .contentType(new MediaType("text", "csv", java.nio.charset.StandardCharsets.UTF_8))
+                .contentType(new MediaType("text", "csv", StandardCharsets.UTF_8))
                 .body(csv));
     }
 

@@ -2,6 +2,7 @@ package io.sightline.eval;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;
 import io.sightline.engine.CancelledException;
@@ -83,7 +84,7 @@ public final class EvaluationWorker implements SmartLifecycle {
         this.itemsDone = Counter.builder("sightline.evaluation.items.done").tag("worker", owner)
                 .description("evaluation items this worker finished").register(meters);
         meters.gauge("sightline.evaluation.items.open", openItems);
-        meters.gauge("sightline.evaluation.items.per.second", io.micrometer.core.instrument.Tags.of("worker", owner),
+        meters.gauge("sightline.evaluation.items.per.second", Tags.of("worker", owner),
                 itemsPerSecond, AtomicReference::get);
         this.renewals = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "evaluation-lease-" + owner);

@@ -12,7 +12,6 @@ import io.sightline.store.ImageStore;
 import io.sightline.vision.ImagePreprocessor;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;

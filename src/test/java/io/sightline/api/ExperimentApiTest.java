@@ -46,7 +46,7 @@ class ExperimentApiTest {
         JsonNode single = post("/v1/generations", Map.of("prompt", "describe the image .", "max_new_tokens", 6,
                 "image", image), HttpStatus.CREATED);
         JsonNode pair = post("/v1/generations", Map.of("prompt", "describe the image .", "max_new_tokens", 6,
-                "image", image, "arms", List.of(Map.of("intervention", "none"), Map.of("intervention", "vcd"))),
+                "image", image, "arms", List.of(Map.of("intervention", "none"), Map.of("intervention", "m3id"))),
                 HttpStatus.CREATED);
         String feedback = "/v1/generations/" + pair.get("id").asString() + "/feedback";
         long before = count("feedback") + count("feedback_arms");
@@ -68,7 +68,7 @@ class ExperimentApiTest {
 
         Map<String, Object> good = new LinkedHashMap<>();
         good.put("preferred_arm", 1);
-        good.put("note", "vcd names only what is there");
+        good.put("note", "m3id names only what is there");
         good.put("arms", List.of(Map.of("arm", 0, "hallucinated", true), Map.of("arm", 1, "hallucinated", false,
                 "note", "ok")));
         JsonNode stored = post(feedback, good, HttpStatus.CREATED);
@@ -84,7 +84,7 @@ class ExperimentApiTest {
         JsonNode summary = get("/v1/experiments/summary?from=" + from + "&to=" + to);
         Map<String, JsonNode> arms = new LinkedHashMap<>();
         summary.get("arms").forEach(a -> arms.put(a.get("intervention").asString(), a));
-        assertThat(arms).containsOnlyKeys("none", "vcd");
+        assertThat(arms).containsOnlyKeys("none", "m3id");
 
         JsonNode none = arms.get("none");
         assertThat(none.get("outputs").asLong()).isEqualTo(2);
@@ -100,17 +100,17 @@ class ExperimentApiTest {
         assertInterval(none.get("hallucination_rate"), Wilson.interval95(1, 1));
         assertInterval(none.get("win_rate"), Wilson.interval95(0, 1));
 
-        JsonNode vcd = arms.get("vcd");
-        assertThat(vcd.get("outputs").asLong()).isEqualTo(1);
-        assertThat(vcd.get("latency_p50_ms").asDouble())
+        JsonNode m3id = arms.get("m3id");
+        assertThat(m3id.get("outputs").asLong()).isEqualTo(1);
+        assertThat(m3id.get("latency_p50_ms").asDouble())
                 .isEqualTo(pair.get("outputs").get(1).get("latency_ms").asDouble());
-        assertInterval(vcd.get("win_rate"), Wilson.interval95(1, 1));
-        assertInterval(vcd.get("hallucination_rate"), Wilson.interval95(0, 1));
+        assertInterval(m3id.get("win_rate"), Wilson.interval95(1, 1));
+        assertInterval(m3id.get("hallucination_rate"), Wilson.interval95(0, 1));
 
-        JsonNode onlyVcd = get("/v1/experiments/summary?from=" + from + "&to=" + to + "&intervention=vcd");
-        assertThat(onlyVcd.get("arms").size()).isEqualTo(2);
-        assertThat(onlyVcd.get("arms").findValuesAsString("intervention")).containsExactlyInAnyOrder("none", "vcd");
-        assertThat(onlyVcd.get("arms").findValues("outputs").stream().mapToLong(JsonNode::asLong).sum()).isEqualTo(2);
+        JsonNode onlyM3id = get("/v1/experiments/summary?from=" + from + "&to=" + to + "&intervention=m3id");
+        assertThat(onlyM3id.get("arms").size()).isEqualTo(2);
+        assertThat(onlyM3id.get("arms").findValuesAsString("intervention")).containsExactlyInAnyOrder("none", "m3id");
+        assertThat(onlyM3id.get("arms").findValues("outputs").stream().mapToLong(JsonNode::asLong).sum()).isEqualTo(2);
         assertThat(json.readTree(http.get().uri("/v1/experiments/summary?from=" + to + "&to=" + from).exchange()
                 .expectStatus().isBadRequest().expectBody().returnResult().getResponseBody()).get("type").asString())
                 .isEqualTo(ProblemType.BASE + "invalid-request");

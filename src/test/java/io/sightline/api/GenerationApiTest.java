@@ -304,9 +304,12 @@ class GenerationApiTest {
         assertThat(first.get("items").get(0).get("outputs").size()).isEqualTo(1);
 
         assertThat(get("/v1/generations?intervention=none&size=100", HttpStatus.OK).get("total").asLong()).isEqualTo(total);
-        JsonNode none = get("/v1/generations?intervention=vcd", HttpStatus.OK);
-        assertThat(none.get("total").asLong()).isZero();
-        assertThat(none.get("items").isEmpty()).isTrue();
+        // other tests of the shared app context may have stored vcd arms: the filter must agree with the table
+        Long withVcd = db.sql("SELECT count(*) AS n FROM generations WHERE 'vcd' = ANY(interventions)")
+                .map(r -> r.get("n", Long.class)).one().block();
+        JsonNode vcd = get("/v1/generations?intervention=vcd&size=100", HttpStatus.OK);
+        assertThat(vcd.get("total").asLong()).isEqualTo(withVcd).isLessThan(total);
+        vcd.get("items").forEach(g -> assertThat(g.get("outputs").findValuesAsString("intervention")).contains("vcd"));
     }
 
     @Test
