@@ -5,20 +5,18 @@ import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2RGB;
-import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
-import static org.bytedeco.opencv.global.opencv_imgproc.resize;
 
 import io.sightline.engine.ImageInput;
 import io.sightline.engine.ModelBundle;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
-import org.bytedeco.opencv.opencv_core.Size;
 
 /**
  * Encoded bytes to {@code vision.onnx} input, as model.json {@code image} prescribes: RGB, resized to
- * {@code size x size} with area interpolation, {@code (x/255 - mean) / std} per channel, channel-major [3,H,W].
+ * {@code size x size} with PIL's BOX filter ({@link PilResample}, as onnx-models/tools/reference.py
+ * {@code Reference.pixels} does), {@code (x/255 - mean) / std} per channel, channel-major [3,H,W].
  * Stateless and thread-safe; every native buffer dies with the call.
  */
 public final class ImagePreprocessor {
@@ -73,27 +71,21 @@ public final class ImagePreprocessor {
             }
             try (Mat converted = new Mat()) {
                 cvtColor(bgr, converted, COLOR_BGR2RGB);
-                return new PreparedImage(header, modelInput(converted, size, mean, std));
+                byte[] rgb = new byte[converted.rows() * converted.cols() * 3];
+                converted.data().get(rgb);
+                return new PreparedImage(header, modelInput(rgb, converted.cols(), converted.rows(), size, mean, std));
             }
         }
     }
 
     /**
-     * RGB pixels [H,W,3] of any size to {@code vision.onnx} input: resized to {@code size x size} with area
-     * interpolation when needed, then normalised. Uploads and images an intervention makes (CARVE's refined crop)
-     * take the same path to the model.
+     * RGB pixels [h,w,3] of any size to {@code vision.onnx} input: resized to {@code size x size} with PIL's BOX
+     * filter when needed (bit for bit the reference's {@code Image.resize((size, size), Image.BOX)}), then
+     * normalised. Uploads and images an intervention makes (CARVE's refined crop) take the same path to the model.
      */
-    public static ImageInput modelInput(Mat rgb, int size, float[] mean, float[] std) {
-        byte[] out = new byte[size * size * 3];
-        try (Mat resized = new Mat(); Size to = new Size(size, size)) {
-            Mat model = rgb;
-            if (rgb.cols() != size || rgb.rows() != size) {
-                resize(rgb, resized, to, 0, 0, INTER_AREA);
-                model = resized;
-            }
-            model.data().get(out);
-        }
-        return new ImageInput(normalise(out, size, mean, std), size, size);
+    public static ImageInput modelInput(byte[] rgb, int w, int h, int size, float[] mean, float[] std) {
+        byte[] model = PilResample.resize(rgb, w, h, size, size, PilResample.Filter.BOX);
+        return new ImageInput(normalise(model, size, mean, std), size, size);
     }
 
     /**

@@ -2,7 +2,6 @@ package io.sightline.intervention;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.data.Offset.offset;
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 
 import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;
@@ -12,7 +11,6 @@ import io.sightline.engine.Generator;
 import io.sightline.engine.ImageInput;
 import io.sightline.engine.ModelBundle;
 import io.sightline.engine.TestModel;
-import io.sightline.engine.TokenListener;
 import io.sightline.intervention.carve.Carve;
 import io.sightline.intervention.carve.Refinement;
 import io.sightline.vision.ImagePreprocessor;
@@ -27,36 +25,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
-import org.bytedeco.opencv.opencv_core.Mat;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * CARVE against its reference (onnx-models/tools/methods/carve.py, goldens carve-*.json). Two resamplers differ
- * from the reference's: the magnification (PIL's Lanczos there, OpenCV's here) and the model's own resize of the
- * refined image (PIL's BOX there, OpenCV's area interpolation here, the path every upload takes); the goldens carry
- * the refined image before the model's resize, so the parts are checked apart:
+ * CARVE against its reference (onnx-models/tools/methods/carve.py, goldens carve-*.json), step by step; the
+ * whole pipeline (tokens, final logits within the file's tolerance, defaults) is checked by MethodParityTest like
+ * every method's. The goldens carry the refined image before the model's resize, so the parts are checked apart:
  * <ol>
- * <li>the probe generations, the contrast map, the threshold, the regions, the mask, the box and the refined size
- * are the golden's (the map within float32 rounding of the attention it divides), and the refined pixels are within
- * {@link #PIXEL_MAX} grey levels of PIL's;</li>
- * <li>the final pass on the golden's refined image, and the whole pipeline, give the golden's tokens, with final
- * logits within {@link #RESAMPLED_LOGITS} of the golden's: what the resamplers move. Exact logits would need PIL's
- * resampling (fixed-point, centre-sampled box) in Java, for uploads as well.</li>
+ * <li>the probe generations, the contrast map, the threshold, the regions, the mask, the box, the refined size
+ * and the refined pixels (PIL's Lanczos, bit for bit) are the golden's, the map within float32 rounding of the
+ * attention it divides;</li>
+ * <li>the final pass on the golden's refined image (PIL's BOX to the model's size, as every upload) gives the
+ * golden's tokens and final logits within the file's tolerance.</li>
  * </ol>
- * Cases with {@code two_images} are refused (422), which CarveTest checks.
+ * Cases with {@code two_images} are refused (422), which CarveTest and MethodParityTest check.
  */
 class CarveParityTest {
 
-    /** Grey levels: OpenCV's 8-tap Lanczos against PIL's 6-tap one on the goldens' crops (measured: at most 13, mean under 0.6). */
-    private static final int PIXEL_MAX = 16;
-    /**
-     * Final logits moved by the two resamplers (measured on the goldens, largest difference of a top-5 logit: 0.51
-     * with the golden's refined image, 0.39 with the whole Java pipeline; both dominated by area vs BOX on the
-     * model's resize).
-     */
-    private static final double RESAMPLED_LOGITS = 0.6;
     /**
      * The map divides float32 attention weights (ORT here, torch there; left-padded rows here), so it carries their
      * relative rounding times a few; measured up to 1.5e-6.
@@ -71,7 +58,7 @@ class CarveParityTest {
         return served().map(g -> DynamicTest.dynamicTest((String) g.get("case"), () -> {
             GenerationRequest req = new GenerationRequest(goldenRefined(g), (String) g.get("prompt"),
                     decoding(g), List.of(ArmSpec.none()));
-            assertTokensAndLogits(gen, req, g);
+            MethodParityTest.assertMatchesGolden(gen, req, g);
         }));
     }
 
@@ -100,52 +87,9 @@ class CarveParityTest {
                 assertThat(r.bboxYx()).as("%s bbox", name).containsExactly(ints(in.get("bbox_yx")).stream().mapToInt(Integer::intValue).toArray());
                 assertThat(List.of(r.width(), r.height())).as("%s size", name).isEqualTo(ints(in.get("size_wh")));
                 assertThat(maskRows(r, image.width())).as("%s mask", name).isEqualTo(in.get("mask_rows"));
-                byte[] pil = png(g);
-                int max = 0;
-                for (int i = 0; i < pil.length; i++) {
-                    max = Math.max(max, Math.abs((r.rgb()[i] & 0xff) - (pil[i] & 0xff)));
-                }
-                assertThat(max).as("%s refined pixels, max difference to PIL's Lanczos", name).isLessThanOrEqualTo(PIXEL_MAX);
+                assertThat(r.rgb()).as("%s refined pixels", name).containsExactly(png(g));
             }
         }));
-    }
-
-    @TestFactory
-    Stream<DynamicTest> wholePipelineGivesTheReferenceTokens() throws IOException {
-        InterventionRegistry registry = InterventionRegistry.standard(MODEL);
-        Generator gen = TestModel.generator(registry);
-        return served().map(g -> DynamicTest.dynamicTest((String) g.get("case"), () -> {
-            String name = (String) g.get("case");
-            MethodParityTest.assertDefaultsMatch(registry, g);
-            GenerationRequest req = new GenerationRequest(TestModel.image((String) g.get("image")),
-                    (String) g.get("prompt"), decoding(g), List.of(new ArmSpec("carve", params(g))));
-            assertTokensAndLogits(gen, req, g);
-        }));
-    }
-
-    /** The golden's tokens exactly; its top-5 final logits within {@link #RESAMPLED_LOGITS}. */
-    private static void assertTokensAndLogits(Generator gen, GenerationRequest req, Map<String, Object> g) {
-        String name = (String) g.get("case");
-        List<float[]> logits = new ArrayList<>();
-        ArmResult r = gen.generate(req, Cancellation.create(), new TokenListener() {
-            @Override
-            public void onToken(int arm, int token, float logprob, long nanos) {
-            }
-
-            @Override
-            public void onLogits(int arm, float[] l) {
-                logits.add(l.clone());
-            }
-        }).get(0);
-        assertThat(r.tokens()).as("%s tokens", name).containsExactly(withoutEos(g.get("tokens")));
-        List<Map<String, Object>> steps = steps(g);
-        assertThat(logits).as("%s steps", name).hasSize(steps.size());
-        for (int i = 0; i < steps.size(); i++) {
-            for (List<Object> top : top5(steps.get(i))) {
-                double got = logits.get(i)[((Number) top.get(0)).intValue()];
-                assertThat(got).as("%s step %d logit of %s", name, i, top.get(0)).isCloseTo(number(top.get(1)), offset(RESAMPLED_LOGITS));
-            }
-        }
     }
 
     @Test
@@ -166,13 +110,11 @@ class CarveParityTest {
         }
     }
 
-    /** The golden's refined image as the model sees it: the upload path's area resize and normalisation. */
+    /** The golden's refined image as the model sees it: the upload path's resize and normalisation. */
     private static ImageInput goldenRefined(Map<String, Object> g) throws IOException {
         BufferedImage img = ImageIO.read(new ByteArrayInputStream(pngBytes(g)));
-        try (Mat rgb = new Mat(img.getHeight(), img.getWidth(), CV_8UC3)) {
-            rgb.data().put(png(g));
-            return ImagePreprocessor.modelInput(rgb, MODEL.imageSize(), MODEL.mean(), MODEL.std());
-        }
+        return ImagePreprocessor.modelInput(png(g), img.getWidth(), img.getHeight(), MODEL.imageSize(), MODEL.mean(),
+                MODEL.std());
     }
 
     /** The golden's refined image, RGB [H,W,3]. */
@@ -220,16 +162,6 @@ class CarveParityTest {
     @SuppressWarnings("unchecked")
     private static DecodingOptions decoding(Map<String, Object> g) {
         return TestModel.decoding((Map<String, Object>) g.get("decoding"));
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Map<String, Object>> steps(Map<String, Object> g) {
-        return (List<Map<String, Object>>) g.get("steps");
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<List<Object>> top5(Map<String, Object> step) {
-        return (List<List<Object>>) step.get("top5");
     }
 
     private static List<Integer> ints(Object v) {

@@ -1,11 +1,13 @@
 package io.sightline.intervention;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.data.Offset.offset;
 
 import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;
 import io.sightline.engine.GenerationRequest;
+import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.Generator;
 import io.sightline.engine.TestModel;
 import io.sightline.engine.TokenListener;
@@ -15,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -41,12 +42,10 @@ class MethodParityTest {
      */
     private static final double RELATIVE = 1e-4;
     /**
-     * Methods checked by a test of their own. CARVE answers on an image it resamples (PIL's Lanczos in the
-     * reference, OpenCV's here), so its final logits differ by more than the file's tolerance although its tokens
-     * match: CarveParityTest checks the final pass on the golden's refined image exactly, the refinement against
-     * the golden's intermediates, and the whole pipeline's tokens.
+     * Golden cases whose parameters the engine refuses at admission (422), with the parameter the refusal names:
+     * CARVE's two-image final prompt (one image per row, see Carve). They are checked to stay refused.
      */
-    private static final Set<String> OWN_PARITY_TEST = Set.of("carve");
+    private static final Map<String, String> REFUSED = Map.of("carve-4", "two_images");
 
     @TestFactory
     Stream<DynamicTest> servedMethodsMatchTheirReference() throws IOException {
@@ -58,10 +57,13 @@ class MethodParityTest {
             for (Path f : s.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
                 Map<String, Object> g = read(f);
                 String method = (String) g.get("method");
-                if (registry.known().contains(method) && !OWN_PARITY_TEST.contains(method)
-                        && (only.isEmpty() || only.equals(method))) {
-                    tests.add(DynamicTest.dynamicTest((String) g.get("case"), () -> check(registry, gen, g)));
+                String name = (String) g.get("case");
+                if (!registry.known().contains(method) || !(only.isEmpty() || only.equals(method))) {
+                    continue;
                 }
+                tests.add(REFUSED.containsKey(name)
+                        ? DynamicTest.dynamicTest(name + " is refused", () -> assertRefused(registry, g, REFUSED.get(name)))
+                        : DynamicTest.dynamicTest(name, () -> check(registry, gen, g)));
             }
         }
         return tests.stream();
@@ -75,6 +77,13 @@ class MethodParityTest {
         GenerationRequest req = new GenerationRequest(TestModel.image((String) g.get("image")), (String) g.get("prompt"),
                 TestModel.decoding((Map<String, Object>) g.get("decoding")), List.of(new ArmSpec(method, params)));
         assertMatchesGolden(gen, req, g);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void assertRefused(InterventionRegistry registry, Map<String, Object> g, String param) {
+        ArmSpec spec = new ArmSpec((String) g.get("method"), (Map<String, Object>) g.get("params"));
+        assertThatThrownBy(() -> registry.bind(spec, "params")).isInstanceOfSatisfying(InvalidParamsException.class,
+                e -> assertThat(e.field()).isEqualTo("params." + param));
     }
 
     /** For a method's first cases (the reference's defaults): the Java defaults, calibrated ones included, are the golden's. */

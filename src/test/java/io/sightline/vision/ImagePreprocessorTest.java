@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Real OpenCV on the shipped samples and on crafted bad inputs; expected pixels come from javax.imageio. */
+/** Real OpenCV decoding on the shipped samples and on crafted bad inputs; expected pixels come from javax.imageio. */
 class ImagePreprocessorTest {
 
     private static final float[] MEAN = {0.5f, 0.5f, 0.5f};
@@ -45,8 +45,9 @@ class ImagePreprocessorTest {
     }
 
     @Test
-    void resizesWithAreaInterpolation() {
-        // 144 -> 48 is a factor of 3: area interpolation averages each 3x3 block, bilinear would take its centre
+    void resizesWithPilBox() {
+        // 144 -> 48 is a factor of 3: PIL's BOX averages each 3x3 block (two passes, each rounding: within a grey
+        // level of the exact mean), bilinear would take its centre; PilResampleTest checks it bit for bit
         int[] rgb = new int[144 * 144];
         Random random = new Random(11);
         for (int i = 0; i < rgb.length; i++) {

@@ -48,10 +48,9 @@ import java.util.Set;
  * <li>The engine receives the image at the model's size (48x48), so CARVE crops that image; the reference crops
  * the original upload, which is the same for images at the model's size (all goldens) but loses detail for larger
  * uploads.</li>
- * <li>Resampling is OpenCV's: the magnification is its Lanczos (8x8 taps, PIL's has 6x6; refined pixels within 13
- * grey levels of the reference's, mean under 0.6), and the model's own resize of the refined image is the upload
- * path (area interpolation; the reference's PIL BOX samples whole pixels by their centres). Tokens match the
- * reference on every served golden; final logits move by up to 0.5, bounded in CarveParityTest.</li>
+ * <li>Resampling is PIL's, bit for bit ({@link io.sightline.vision.PilResample}): Lanczos for the magnification,
+ * BOX for the model's own resize of the refined image (the upload path), so the refined image and the final logits
+ * are the reference's (CarveParityTest, MethodParityTest).</li>
  * <li>Layers: the code's 20..25 of 32, scaled to this depth (calibration.json carve.layers).</li>
  * </ul>
  * No-op: {@code keep_ratio = 1} (mask = whole image, crop = image, the refined image is the original).

@@ -1,19 +1,14 @@
 package io.sightline.intervention.carve;
 
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
-import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LANCZOS4;
-import static org.bytedeco.opencv.global.opencv_imgproc.resize;
-
 import io.sightline.engine.ImageInput;
 import io.sightline.engine.ModelBundle;
 import io.sightline.vision.ImagePreprocessor;
+import io.sightline.vision.PilResample;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import org.bytedeco.opencv.opencv_core.Mat;
-import org.bytedeco.opencv.opencv_core.Size;
 
 /**
  * CARVE's image step (reference: onnx-models/tools/methods/carve.py {@code refine}): the contrast map on the
@@ -84,19 +79,10 @@ public record Refinement(double tau, int components, List<Integer> kept, int[] b
         // Python's round: half to even
         int outW = (int) Math.rint(cw * scale);
         int outH = (int) Math.rint(ch * scale);
-        byte[] out = new byte[outH * outW * 3];
-        try (Mat in = new Mat(ch, cw, CV_8UC3); Mat big = new Mat(); Size size = new Size(outW, outH)) {
-            in.data().put(crop);
-            Mat refined = in;
-            if (outW != cw || outH != ch) {
-                // PARITY: OpenCV's Lanczos (8x8 taps) is not PIL's (6x6 when magnifying); CarveParityTest bounds the gap
-                resize(in, big, size, 0, 0, INTER_LANCZOS4);
-                refined = big;
-            }
-            refined.data().get(out);
-            ImageInput image = ImagePreprocessor.modelInput(refined, model.imageSize(), model.mean(), model.std());
-            return new Refinement(tau, n, List.copyOf(kept), new int[] {y0, y1, x0, x1}, mask, outW, outH, out, image);
-        }
+        // the reference magnifies with PIL's Lanczos; PilResample is that, bit for bit
+        byte[] out = PilResample.resize(crop, cw, ch, outW, outH, PilResample.Filter.LANCZOS);
+        ImageInput image = ImagePreprocessor.modelInput(out, outW, outH, model.imageSize(), model.mean(), model.std());
+        return new Refinement(tau, n, List.copyOf(kept), new int[] {y0, y1, x0, x1}, mask, outW, outH, out, image);
     }
 
     /**
