@@ -108,7 +108,7 @@ def model_json(c: Config, sink_dims, feature_layers, mean, std, template, specia
         "abi_version": ABI_VERSION, "architecture": "llava",
         "files": {"vision": "vision.onnx", "embed": "embed.onnx", "decoder": "decoder.onnx",
                   "decoder_plain": "decoder_plain.onnx", "tokenizer": "tokenizer.json"},
-        "image": {"size": c.image_size, "mean": mean, "std": std, "channels": "RGB", "resize": "area",
+        "image": {"size": c.image_size, "mean": mean, "std": std, "channels": "RGB", "resize": "box",
                   "patch_size": c.patch_size, "grid": [c.grid, c.grid]},
         "vision": {"layers": feature_layers, "heads": c.vision_heads, "dim": c.vision_dim,
                    "patches": c.num_patches},

@@ -47,7 +47,7 @@ class Reference:
         self.eos_id = self.meta["special_tokens"]["eos_id"]
 
     def pixels(self, path_or_array):
-        """RGB image -> normalised [3,H,W] as model.json says (resize: area)."""
+        """RGB image -> normalised [3,H,W] as model.json says (resize: box, PIL Image.BOX)."""
         img = Image.open(path_or_array).convert("RGB") if isinstance(path_or_array, str) \
             else Image.fromarray(path_or_array)
         size = self.meta["image"]["size"]
