@@ -49,6 +49,10 @@ public final class Generator {
         return registry;
     }
 
+    ModelBundle bundle() {
+        return model.bundle();
+    }
+
     /** One result per arm, in request order. */
     public List<ArmResult> generate(GenerationRequest req, Cancellation cancel) {
         return generate(req, cancel, TokenListener.NONE);
@@ -83,50 +87,102 @@ public final class Generator {
     /** {@link #generateBatch} with the arms bound from {@code arms} (a prelude's probes bring their own). */
     List<List<ArmResult>> run(List<GenerationRequest> requests, InterventionRegistry arms, Cancellation cancel,
                               TokenListener listener) {
-        long t0 = System.nanoTime();
         if (requests.isEmpty()) {
             throw new InvalidParamsException("requests", "at least one request is required");
         }
         cancel.throwIfCancelled();
-        RowPlan plan = RowPlan.admit(requests, arms, tokenizer, model.bundle());
+        RowPlan plan = RowPlan.admit(requests, arms, tokenizer, model.bundle(), 0, listener);
+        List<Arm> all = plan.arms;      // plan.arms shrinks as arms finish
+        try (OrtSession.RunOptions run = runOptions(cancel);
+             Cancellation.Registration ignored = cancel.onCancel(() -> terminate(run))) {
+            Cohort cohort = prefill(plan, cancel, run);
+            throwFailure(all);
+            while (!cohort.isEmpty()) {
+                cancel.throwIfCancelled();
+                decode(cohort, cancel, run);
+                throwFailure(all);
+            }
+        }
+        List<List<Arm>> byRequest = new ArrayList<>();
+        for (Arm a : all) {
+            if (a.request == byRequest.size()) {
+                byRequest.add(new ArrayList<>());
+            }
+            byRequest.get(a.request).add(a);
+        }
+        return byRequest.stream().map(this::results).toList();
+    }
+
+    /** One request's rows, arms numbered from {@code firstArm} so that they can join a running batch. */
+    RowPlan admit(GenerationRequest request, int firstArm, TokenListener listener) {
+        return RowPlan.admit(List.of(request), registry, tokenizer, model.bundle(), firstArm, listener);
+    }
+
+    /**
+     * Preludes, the vision calls, the probe call if any arm has PROBE rows, and the prefill, which chooses every
+     * arm's first token; returns the rows left to decode, in an arena of their own. {@code run} is terminated
+     * by the caller's cancellation; {@code cancel} tells a terminated call from a failed one.
+     */
+    Cohort prefill(RowPlan plan, Cancellation cancel, OrtSession.RunOptions run) {
         // after admission, so that every arm's parameters are checked before any model call; a prelude's probe
         // generations are their own run (own rows, cache and arena), finished before this request's batch starts
         for (Arm a : plan.arms) {
             a.refine(a.bound.prelude(prelude(a.image, a.prompt, cancel)));
         }
         RequestArena arena = new RequestArena();
-        int stepIndex = -1;
         boolean encoded = false;
-        try (OrtSession.RunOptions run = new OrtSession.RunOptions();
-             Cancellation.Registration ignored = cancel.onCancel(() -> terminate(run))) {
+        try {
             FloatBuffer imageEmbeds = encodeImages(plan, arena, run);
             encoded = true;
             if (plan.startProbes()) {
-                decodeStep(plan, Step.probe(plan.width), new KvCache(d, arena, plan.rows()), imageEmbeds, arena, run,
-                        t0, listener);
+                decodeStep(plan, Step.probe(plan.width), new KvCache(d, arena, plan.rows()), imageEmbeds, arena, run);
                 plan.endProbes();
             }
-            KvCache kv = new KvCache(d, arena, plan.rows());
-            for (stepIndex = 0; ; stepIndex++) {
-                cancel.throwIfCancelled();
-                int queries = stepIndex == 0 ? plan.width : 1;
-                decodeStep(plan, new Step(stepIndex, queries, kv.keys() + queries), kv, imageEmbeds, arena, run, t0,
-                        listener);
-                if (plan.liveArms().isEmpty()) {
-                    break;
-                }
-                kv.retain(plan.retire(stepIndex == 0));
-            }
+            Cohort cohort = new Cohort(plan, new KvCache(d, arena, plan.rows()), arena);
+            decodeStep(plan, new Step(0, plan.width, plan.width), cohort.kv, imageEmbeds, arena, run);
+            cohort.steps = 1;
+            cohort.retire(true);
+            return cohort;
         } catch (OrtException e) {
-            if (cancel.isCancelled()) {
-                throw new CancelledException("generation cancelled during step " + stepIndex);
-            }
-            throw new EngineFailureException(encoded ? "decoder" : "vision", stepIndex, e);
+            throw failure(e, cancel, encoded ? "decoder" : "vision", 0);
         }
-        return results(plan, requests.size(), t0);
     }
 
-    private static void terminate(OrtSession.RunOptions run) {
+    /** One decoder call that chooses the next token of every live arm in {@code cohort}, then retires finished rows. */
+    void decode(Cohort cohort, Cancellation cancel, OrtSession.RunOptions run) {
+        try {
+            decodeStep(cohort.plan, new Step(cohort.steps, 1, cohort.kv.keys() + 1), cohort.kv, null, cohort.arena,
+                    run);
+        } catch (OrtException e) {
+            throw failure(e, cancel, "decoder", cohort.steps);
+        }
+        cohort.steps++;
+        cohort.retire(false);
+    }
+
+    static OrtSession.RunOptions runOptions(Cancellation cancel) {
+        try {
+            return new OrtSession.RunOptions();
+        } catch (OrtException e) {
+            throw failure(e, cancel, "run options", -1);
+        }
+    }
+
+    private static SightlineException failure(OrtException e, Cancellation cancel, String what, int step) {
+        return cancel.isCancelled() ? new CancelledException("generation cancelled during step " + step)
+                : new EngineFailureException(what, step, e);
+    }
+
+    /** Rethrows what an arm's own hooks threw: in a batch of one caller's requests it fails them all. */
+    private static void throwFailure(List<Arm> arms) {
+        for (Arm a : arms) {
+            if (a.failure != null) {
+                throw a.failure;
+            }
+        }
+    }
+
+    static void terminate(OrtSession.RunOptions run) {
         try {
             run.setTerminate(true);
         } catch (OrtException e) {
@@ -258,40 +314,65 @@ public final class Generator {
         return b.duplicate().position(from).limit(from + length).slice();
     }
 
-    private void decodeStep(RowPlan plan, Step step, KvCache kv, FloatBuffer imageEmbeds, RequestArena arena,
-                            OrtSession.RunOptions run, long t0, TokenListener listener) throws OrtException {
+    /**
+     * One decoder call over the plan's batch. {@code call} gives its shape; each arm sees it as its own step (arms
+     * that joined a running batch later are at lower step indices). What an arm's hooks throw ends that arm
+     * ({@link Arm#failure}), so one request's intervention never fails the other requests in the call.
+     */
+    private void decodeStep(RowPlan plan, Step call, KvCache kv, FloatBuffer imageEmbeds, RequestArena arena,
+                            OrtSession.RunOptions run) throws OrtException {
         OrtEnvironment env = model.env();
         List<Row> batch = plan.batch();
         int rows = batch.size();
-        int t = step.queries();
-        int s = step.keys();
+        int t = call.queries();
+        int s = call.keys();
         boolean plain = plain(plan);
+        List<Arm> arms = plan.callArms();
         try (TensorScope scope = new TensorScope();
              Controls controls = Controls.neutral(d, rows, t, s, arena, plan::index)) {
-            for (Arm a : plan.callArms()) {
-                a.steerer.beforeCall(step, new ArmControls(controls, a.index, a.bound.intervention(),
-                        a.bound.footprint().writes(), r -> plan.spans(r, s)));
+            for (Arm a : arms) {
+                hook(a, () -> a.steerer.beforeCall(stepOf(a, call), new ArmControls(controls, a.index,
+                        a.bound.intervention(), a.bound.footprint().writes(), r -> plan.spans(r, s))));
             }
             Map<String, OnnxTensor> inputs = plain ? new HashMap<>() : new HashMap<>(controls.tensors(env));
-            inputs.put("inputs_embeds", scope.add(embed(plan, step, imageEmbeds, arena)));
-            inputs.put("position_ids", scope.add(positions(batch, step, arena)));
+            inputs.put("inputs_embeds", scope.add(embed(plan, call, imageEmbeds, arena)));
+            inputs.put("position_ids", scope.add(positions(batch, call, arena)));
             inputs.put("key_mask", scope.add(keyMask(batch, s, arena)));
             inputs.put("past_kv", scope.add(kv.past(env)));
             OnnxTensor present = scope.add(kv.present(env, t));
             OrtSession session = plain ? model.plainDecoder() : model.decoder();
-            try (DecoderOutput out = new DecoderOutput(env, d, plan, step, plan.decoderProbes(), arena, present);
+            try (DecoderOutput out = new DecoderOutput(env, d, plan, call, plan.decoderProbes(), arena, present);
                  OrtSession.Result ignored = session.run(inputs, Set.of(), out.pinned(), run)) {
                 kv.adopt(t);
-                for (Arm a : plan.callArms()) {
-                    a.steerer.afterCall(step, out);
-                    if (!step.isProbe()) {
-                        a.visual.add(out, a.base(), d);
-                    }
+                for (Arm a : arms) {
+                    hook(a, () -> {
+                        a.steerer.afterCall(stepOf(a, call), out);
+                        if (!call.isProbe()) {
+                            a.visual.add(out, a.base(), d);
+                        }
+                    });
                 }
-                for (Arm a : step.isProbe() ? List.<Arm>of() : plan.liveArms()) {
-                    choose(a, step, out, plan, t0, listener);
+                for (Arm a : call.isProbe() ? List.<Arm>of() : arms) {
+                    hook(a, () -> choose(a, stepOf(a, call), out, plan));
+                    a.steps++;
                 }
             }
+        }
+    }
+
+    private static Step stepOf(Arm a, Step call) {
+        return call.isProbe() ? call : a.step(call.queries(), call.keys());
+    }
+
+    /** Runs one arm's part of a call unless the arm already failed in it; a failure ends only that arm. */
+    private static void hook(Arm a, Runnable part) {
+        if (a.failure != null) {
+            return;
+        }
+        try {
+            part.run();
+        } catch (RuntimeException e) {
+            a.fail(e);
         }
     }
 
@@ -375,7 +456,7 @@ public final class Generator {
     }
 
     /** Combine (if the arm writes LOGITS), sample, record, and decide whether the arm is done. */
-    private void choose(Arm a, Step step, DecoderOutput out, RowPlan plan, long t0, TokenListener listener) {
+    private void choose(Arm a, Step step, DecoderOutput out, RowPlan plan) {
         float[] logits = out.logits(plan.index(a.base()));
         if (a.writes(Slot.LOGITS)) {
             a.steerer.combine(step, new ArmLogits() {
@@ -390,7 +471,7 @@ public final class Generator {
                 }
             });
         }
-        listener.onLogits(a.index, logits);
+        a.listener.onLogits(a.number, logits);
         int token = a.sampler.sample(logits);
         float logprob = (float) Sampler.logprob(logits, token);
         if (token == special.eosId()) {
@@ -398,7 +479,7 @@ public final class Generator {
             return;
         }
         a.append(token, logprob);
-        listener.onToken(a.index, token, logprob, System.nanoTime() - t0);
+        a.listener.onToken(a.number, token, logprob, System.nanoTime() - a.t0);
         List<String> stop = a.decoding.stop();
         if (!stop.isEmpty()) {
             String text = tokenizer.decode(Arrays.copyOf(a.tokens, a.count));
@@ -427,16 +508,14 @@ public final class Generator {
         a.endNanos = System.nanoTime();
     }
 
-    private List<List<ArmResult>> results(RowPlan plan, int requests, long t0) {
-        List<List<ArmResult>> out = new ArrayList<>();
-        for (int q = 0; q < requests; q++) {
-            out.add(new ArrayList<>());
-        }
-        for (Arm a : plan.arms) {
+    /** One request's results, in arm order. */
+    List<ArmResult> results(List<Arm> arms) {
+        List<ArmResult> out = new ArrayList<>();
+        for (Arm a : arms) {
             int[] tokens = Arrays.copyOf(a.tokens, a.count);
             float[] logprobs = Arrays.copyOf(a.logprobs, a.count);
             String text = a.text != null ? a.text : tokenizer.decode(tokens);
-            long latency = a.endNanos - t0;
+            long latency = a.endNanos - a.t0;
             double mean = 0;
             for (float lp : logprobs) {
                 mean += lp / logprobs.length;
@@ -448,9 +527,9 @@ public final class Generator {
             if (!Double.isNaN(a.visual.ratio())) {
                 scores.put("visual_attention_ratio", a.visual.ratio());
             }
-            out.get(a.request).add(new ArmResult(a.bound.intervention(), a.bound.params(), text, tokens, logprobs,
-                    latency, a.count / (latency / 1e9), scores));
+            out.add(new ArmResult(a.bound.intervention(), a.bound.params(), text, tokens, logprobs, latency,
+                    a.count / (latency / 1e9), scores));
         }
-        return out.stream().map(List::copyOf).toList();
+        return List.copyOf(out);
     }
 }

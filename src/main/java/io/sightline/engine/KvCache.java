@@ -6,9 +6,9 @@ import ai.onnxruntime.OrtException;
 import java.nio.FloatBuffer;
 
 /**
- * The request's KV cache, [L,2,B,H,P,Dh]. Two arena buffers take turns: the decoder reads {@code past_kv} from
+ * The batch's KV cache, [L,2,B,H,P,Dh]. Two arena buffers take turns: the decoder reads {@code past_kv} from
  * one and writes {@code present_kv} as a pinned output into the other, so the cache is never copied except when
- * rows retire. The only engine object that keeps decoder output across steps (STYLE.md rule 2).
+ * rows retire or join. The only engine object that keeps decoder output across steps (STYLE.md rule 2).
  */
 final class KvCache {
 
@@ -55,24 +55,66 @@ final class KvCache {
         keys += queries;
     }
 
-    /** Keeps only the batch rows {@code keep} (ascending), in that order. */
-    void retain(int[] keep) {
-        if (keep.length == rows) {
+    /**
+     * Keeps only the batch rows {@code keep} (ascending), in that order, without their first {@code drop} keys
+     * (padding that no kept row attends to; see {@link RowPlan#unpad}).
+     */
+    void retain(int[] keep, int drop) {
+        if (keep.length == rows && drop == 0) {
             return;
         }
         FloatBuffer from = arena.floats(NAMES[current], size(rows, keys));
-        FloatBuffer to = arena.floats(NAMES[1 - current], size(keep.length, keys));
-        int block = d.heads() * keys * d.headDim();          // one row of one (layer, k|v)
-        for (int lk = 0; lk < 2 * d.layers(); lk++) {
-            for (int i = 0; i < keep.length; i++) {
-                FloatBuffer src = from.duplicate();
-                int at = (lk * rows + keep[i]) * block;
-                src.position(at).limit(at + block);
-                to.position((lk * keep.length + i) * block);
-                to.put(src);
-            }
+        FloatBuffer to = arena.floats(NAMES[1 - current], size(keep.length, keys - drop));
+        for (int i = 0; i < keep.length; i++) {
+            copyRow(from, rows, keys, keep[i], to, keep.length, keys - drop, i);
         }
         rows = keep.length;
+        keys -= drop;
         current = 1 - current;
+    }
+
+    /**
+     * Appends the rows of {@code other} (a cache in another arena) after this cache's rows. Whichever side has
+     * fewer keys is left-padded with zero keys up to the other's, so every row's keys still end at the last one;
+     * the padded keys are masked by key_mask ({@link RowPlan#absorb} moves the rows' padding the same way).
+     */
+    void append(KvCache other) {
+        int s = Math.max(keys, other.keys);
+        int b = rows + other.rows;
+        FloatBuffer mine = arena.floats(NAMES[current], size(rows, keys));
+        FloatBuffer theirs = other.arena.floats(NAMES[other.current], size(other.rows, other.keys));
+        FloatBuffer to = arena.floats(NAMES[1 - current], size(b, s));
+        for (int i = 0; i < rows; i++) {
+            copyRow(mine, rows, keys, i, to, b, s, i);
+        }
+        for (int i = 0; i < other.rows; i++) {
+            copyRow(theirs, other.rows, other.keys, i, to, b, s, rows + i);
+        }
+        rows = b;
+        keys = s;
+        current = 1 - current;
+    }
+
+    /**
+     * Copies row {@code from} of a [L,2,fromRows,H,fromKeys,Dh] cache to row {@code to} of a [L,2,toRows,H,toKeys,Dh]
+     * one, aligned at the last key: zeros in front when {@code toKeys} is larger, the first keys dropped when smaller.
+     */
+    private void copyRow(FloatBuffer src, int fromRows, int fromKeys, int from, FloatBuffer dst, int toRows,
+                         int toKeys, int to) {
+        int dh = d.headDim();
+        int shift = toKeys - fromKeys;
+        int kept = Math.min(fromKeys, toKeys) * dh;
+        for (int lk = 0; lk < 2 * d.layers(); lk++) {
+            for (int h = 0; h < d.heads(); h++) {
+                int srcAt = ((lk * fromRows + from) * d.heads() + h) * fromKeys * dh;
+                int dstAt = ((lk * toRows + to) * d.heads() + h) * toKeys * dh;
+                if (shift > 0) {
+                    dst.put(dstAt, new float[shift * dh]);
+                    dst.put(dstAt + shift * dh, src, srcAt, kept);
+                } else {
+                    dst.put(dstAt, src, srcAt - shift * dh, kept);
+                }
+            }
+        }
     }
 }

@@ -18,7 +18,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * The rows of one request (STYLE.md §2.6): every arm's base row plus its declared branches, left-padded to a common
  * length, with their batch positions as rows retire. Built at admission, before any ONNX call, so unknown
- * interventions and bad parameters fail first.
+ * interventions and bad parameters fail first. Plans of requests admitted apart can be joined into one batch
+ * after their prefills ({@link #absorb}); a row's left padding then grows or shrinks with the batch's keys.
  */
 final class RowPlan {
 
@@ -30,7 +31,7 @@ final class RowPlan {
         final Branch.Lifetime life;
         final boolean ownImage;  // an OWN_IMAGE branch: its image embeddings come from a vision row of its own
         final int length;       // prompt positions after the image token is expanded to N
-        int pad;                // left padding in the prefill call
+        int pad;                // left padding: keys before the row's first real key in the current call
         int visionRow = -1;     // row of the vision call whose embeddings this row splices, -1 = no image
 
         Row(RowRef ref, Arm arm, Tokenizer.PromptIds prompt, Branch.Lifetime life, boolean ownImage, int imageTokens) {
@@ -54,7 +55,8 @@ final class RowPlan {
 
     /** One arm: its intervention, steerer, sampler and what it generated. */
     static final class Arm implements ArmView {
-        final int index;
+        final int index;         // unique among the arms of every plan this one may be joined with
+        final int number;        // index within its admission: what the listener and the results call it
         final int request;
         final String prompt;
         ImageInput image;        // the request's, or what the arm's prelude made of it
@@ -63,6 +65,8 @@ final class RowPlan {
         final ModelBundle model;
         final DecodingOptions decoding;
         final Sampler sampler;
+        final TokenListener listener;
+        final long t0;           // admission, for latencies
         private final Tokenizer tokenizer;
         final List<Row> rows = new ArrayList<>();
         final VisualAttention visual = new VisualAttention();
@@ -71,13 +75,16 @@ final class RowPlan {
         float[] logprobs = new float[16];
         int count;
         int lastToken;
+        int steps;               // decoder calls that chose a token: the index of this arm's next Step
         boolean done;
+        RuntimeException failure; // thrown by this arm's own hooks; it ended the arm, not the batch
         String text;
         long endNanos;
 
-        Arm(int index, int request, String prompt, ImageInput image, BoundArm bound, ModelBundle model,
-            DecodingOptions decoding, Sampler sampler, Tokenizer tokenizer) {
+        Arm(int index, int number, int request, String prompt, ImageInput image, BoundArm bound, ModelBundle model,
+            DecodingOptions decoding, Sampler sampler, TokenListener listener, long t0, Tokenizer tokenizer) {
             this.index = index;
+            this.number = number;
             this.request = request;
             this.prompt = prompt;
             this.image = image;
@@ -85,7 +92,19 @@ final class RowPlan {
             this.model = model;
             this.decoding = decoding;
             this.sampler = sampler;
+            this.listener = listener;
+            this.t0 = t0;
             this.tokenizer = tokenizer;
+        }
+
+        /** This arm's view of a call of {@code queries} new positions over {@code keys} keys. */
+        Step step(int queries, int keys) {
+            return new Step(steps, queries, keys);
+        }
+
+        void fail(RuntimeException e) {
+            failure = e;
+            done = true;
         }
 
         void append(int token, float logprob) {
@@ -165,7 +184,7 @@ final class RowPlan {
         }
     }
 
-    final List<Arm> arms;
+    List<Arm> arms;                  // every arm until the prefill; then those still live after each retire
     final int imageTokens;
     final int width;                 // prefill T: the longest row
     private List<Row> batch;
@@ -187,9 +206,13 @@ final class RowPlan {
         setBatch(all);
     }
 
-    /** Rows of several requests that decode in the same calls; arms are numbered across requests in order. */
+    /**
+     * Rows of several requests that decode in the same calls; arms are numbered across requests in order, from
+     * {@code firstArm}, and tell {@code listener} their tokens by their number from 0.
+     */
     static RowPlan admit(List<GenerationRequest> requests, InterventionRegistry registry, Tokenizer tokenizer,
-                         ModelBundle model) {
+                         ModelBundle model, int firstArm, TokenListener listener) {
+        long t0 = System.nanoTime();
         int n = model.dims().imageTokens();
         List<Arm> arms = new ArrayList<>();
         for (int q = 0; q < requests.size(); q++) {
@@ -205,8 +228,8 @@ final class RowPlan {
             for (int i = 0; i < req.arms().size(); i++) {
                 BoundArm bound = registry.bind(req.arms().get(i), at + "arms[" + i + "].params");
                 // every arm of a request draws from the same seeded stream, so arms differ only by their intervention
-                Arm arm = new Arm(arms.size(), q, req.prompt(), req.image(), bound, model, req.decoding(),
-                        sampler.forArm(), tokenizer);
+                Arm arm = new Arm(firstArm + arms.size(), arms.size(), q, req.prompt(), req.image(), bound, model,
+                        req.decoding(), sampler.forArm(), listener, t0, tokenizer);
                 boolean image = req.image() != null;
                 arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound.prompt(RowRef.BASE, req.prompt()), image),
                         Branch.Lifetime.WHOLE, false, n));
@@ -224,6 +247,11 @@ final class RowPlan {
         }
         arms.forEach(a -> a.steerer = a.bound.open(a));
         return new RowPlan(List.copyOf(arms), n);
+    }
+
+    /** No rows: the start of a batch that plans join after their prefills. */
+    static RowPlan empty(ModelBundle model) {
+        return new RowPlan(List.of(), model.dims().imageTokens());
     }
 
     /** A row's prompt ids: its (possibly rewritten) prompt in the template, with or without the image token. */
@@ -292,8 +320,8 @@ final class RowPlan {
     }
 
     /**
-     * Drops the rows of finished arms, and prefill-only branches after the prefill; returns the batch indices
-     * kept (ascending) for {@link KvCache#retain}.
+     * Drops the rows of finished arms (and the arms), and prefill-only branches after the prefill; returns the
+     * batch indices kept (ascending) for {@link KvCache#retain}.
      */
     int[] retire(boolean afterPrefill) {
         List<Row> keep = new ArrayList<>();
@@ -306,7 +334,34 @@ final class RowPlan {
             }
         }
         setBatch(keep);
+        arms = liveArms();
         return at.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Removes the left padding every row has (keys no row attends to, e.g. after the longest row left) and returns
+     * how many leading keys the cache may drop, so that a batch that never empties does not grow its S forever.
+     */
+    int unpad() {
+        int common = batch.stream().mapToInt(r -> r.pad).min().orElse(0);
+        batch.forEach(r -> r.pad -= common);
+        return common;
+    }
+
+    /**
+     * Appends the rows and arms of {@code other}, prefilled apart from this batch: each side's rows are
+     * left-padded by the keys it lacks so that both end at the same key ({@link KvCache#append} does the same
+     * to the cache).
+     */
+    void absorb(RowPlan other, int padThis, int padOther) {
+        batch.forEach(r -> r.pad += padThis);
+        other.batch.forEach(r -> r.pad += padOther);
+        List<Row> rows = new ArrayList<>(batch);
+        rows.addAll(other.batch);
+        setBatch(rows);
+        List<Arm> all = new ArrayList<>(arms);
+        all.addAll(other.arms);
+        arms = List.copyOf(all);
     }
 
     private void setBatch(List<Row> rows) {

@@ -1,0 +1,254 @@
+package io.sightline.engine;
+
+import ai.onnxruntime.OrtSession;
+import io.sightline.engine.RowPlan.Arm;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous batching: one thread runs one decode batch, one decoder call per step, and requests join it between
+ * steps. A newcomer is admitted, then prefilled in calls of its own (preludes, vision, probe call, prefill), and
+ * its rows and KV cache are appended to the running batch ({@link Cohort#absorb}); rows leave as their arms finish,
+ * and a request's future completes when all its arms have. Each row keeps its own interventions and branches, so
+ * a request decodes as it would alone.
+ *
+ * <p>Admission is bounded twice: at most {@code maxRows} rows decode together (a newcomer that does not fit waits,
+ * in order, for rows to leave; one that is larger alone runs when the batch is empty), and at most
+ * {@code queueCapacity} requests wait to join ({@link #reserve} refuses beyond that). A request's cancellation
+ * removes its rows at the next step boundary; a failed decoder call fails every request in it.
+ */
+public final class DecodeLoop implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DecodeLoop.class);
+
+    private final Generator generator;
+    private final int maxRows;
+    private final int queueCapacity;
+    private final Semaphore waiting;
+    private final BlockingQueue<Member> incoming = new LinkedBlockingQueue<>();
+    private final Cancellation shutdown = Cancellation.create();
+    private final Thread thread;
+    private volatile boolean closed;
+
+    // touched by the loop thread only
+    private Cohort batch;
+    private final List<Member> members = new ArrayList<>();
+    private Member next;          // admitted, waiting for rows to leave
+    private int nextArm;          // arm indices stay unique across the rows of one batch
+
+    /**
+     * @param maxRows       rows (arms and their branches) decoding together at most
+     * @param queueCapacity requests waiting to join the batch at most
+     */
+    public DecodeLoop(Generator generator, int maxRows, int queueCapacity) {
+        if (maxRows < 1 || queueCapacity < 1) {
+            throw new IllegalArgumentException("maxRows and queueCapacity must be >= 1, were " + maxRows + ", "
+                    + queueCapacity);
+        }
+        this.generator = generator;
+        this.maxRows = maxRows;
+        this.queueCapacity = queueCapacity;
+        this.waiting = new Semaphore(queueCapacity);
+        this.batch = Cohort.empty(generator.bundle());
+        this.thread = new Thread(this::loop, "decode-loop");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * Takes a place in the queue, before the caller does any work for the request (image decoding), or throws
+     * {@link OverloadedException} when all are taken.
+     */
+    public Ticket reserve() {
+        if (closed || !waiting.tryAcquire()) {
+            throw new OverloadedException(closed ? "the decode loop is shutting down"
+                    : "all " + queueCapacity + " places in the generation queue are taken; retry later");
+        }
+        return new Ticket();
+    }
+
+    /** A request's place in the queue; it is freed when the request joins the batch, or on close. */
+    public final class Ticket implements AutoCloseable {
+
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        private Ticket() {
+        }
+
+        /**
+         * Queues the request to join the batch. The future completes with the arms' results, in arm order, or
+         * fails with a {@link SightlineException} ({@link CancelledException} after {@code cancel}). {@code listener}
+         * is called on the loop thread.
+         */
+        public CompletableFuture<List<ArmResult>> submit(GenerationRequest request, Cancellation cancel,
+                                                         TokenListener listener) {
+            Member m = new Member(this, request, cancel, listener);
+            incoming.add(m);
+            if (closed) {
+                failQueued();
+            }
+            return m.future;
+        }
+
+        /** Frees the place unless joining the batch already did; idempotent. */
+        @Override
+        public void close() {
+            if (released.compareAndSet(false, true)) {
+                waiting.release();
+            }
+        }
+    }
+
+    /** One submitted request; {@code arms} are set at admission (before any row runs). */
+    private static final class Member {
+        final Ticket ticket;
+        final GenerationRequest request;
+        final Cancellation cancel;
+        final TokenListener listener;
+        final CompletableFuture<List<ArmResult>> future = new CompletableFuture<>();
+        RowPlan plan;
+        List<Arm> arms = List.of();
+
+        Member(Ticket ticket, GenerationRequest request, Cancellation cancel, TokenListener listener) {
+            this.ticket = ticket;
+            this.request = request;
+            this.cancel = cancel;
+            this.listener = listener;
+        }
+
+        void fail(Throwable e) {
+            ticket.close();
+            arms.forEach(a -> a.done = true);
+            future.completeExceptionally(e);
+        }
+    }
+
+    private void loop() {
+        try (OrtSession.RunOptions run = Generator.runOptions(shutdown);
+             Cancellation.Registration ignored = shutdown.onCancel(() -> Generator.terminate(run))) {
+            while (!closed) {
+                join();
+                settle();
+                if (batch.isEmpty()) {
+                    continue;
+                }
+                try {
+                    generator.decode(batch, shutdown, run);
+                } catch (SightlineException e) {
+                    // the call was shared: every request in it fails, and the batch starts over
+                    log.warn("decode step failed for {} requests", members.size(), e);
+                    members.forEach(m -> m.fail(e));
+                    members.clear();
+                    batch = Cohort.empty(generator.bundle());
+                    continue;
+                }
+                settle();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.error("decode loop stopped", e);
+        } finally {
+            CancelledException stopped = new CancelledException("the decode loop stopped");
+            members.forEach(m -> m.fail(stopped));
+            if (next != null) {
+                next.fail(stopped);
+            }
+            closed = true;
+            failQueued();
+        }
+    }
+
+    /** Prefills queued requests and appends them to the batch while their rows fit; waits when idle. */
+    private void join() throws InterruptedException {
+        while (true) {
+            if (next == null) {
+                Member m = batch.isEmpty() ? incoming.take() : incoming.poll();
+                if (m == null) {
+                    return;
+                }
+                if (batch.isEmpty()) {
+                    nextArm = 0;
+                }
+                try {
+                    m.plan = generator.admit(m.request, nextArm, m.listener);
+                } catch (RuntimeException e) {
+                    m.fail(e);
+                    continue;
+                }
+                m.arms = m.plan.arms;
+                nextArm += m.arms.size();
+                next = m;
+            }
+            if (!batch.isEmpty() && batch.plan.rows() + next.plan.rows() > maxRows) {
+                return;
+            }
+            start(next);
+            next = null;
+        }
+    }
+
+    private void start(Member m) {
+        m.ticket.close();
+        if (m.cancel.isCancelled()) {
+            m.fail(new CancelledException("generation cancelled before it started"));
+            return;
+        }
+        Cohort own;
+        try (OrtSession.RunOptions run = Generator.runOptions(m.cancel);
+             Cancellation.Registration ignored = m.cancel.onCancel(() -> Generator.terminate(run))) {
+            own = generator.prefill(m.plan, m.cancel, run);
+        } catch (RuntimeException e) {
+            m.fail(e);
+            return;
+        }
+        members.add(m);
+        if (!own.isEmpty()) {
+            batch.absorb(own);
+        }
+    }
+
+    /** Completes the requests whose arms all finished, fails those cancelled or failed, and drops their rows. */
+    private void settle() {
+        for (Iterator<Member> it = members.iterator(); it.hasNext(); ) {
+            Member m = it.next();
+            RuntimeException failure = m.cancel.isCancelled() ? new CancelledException("generation cancelled")
+                    : m.arms.stream().map(a -> a.failure).filter(f -> f != null).findFirst().orElse(null);
+            if (failure != null) {
+                m.fail(failure);
+                it.remove();
+            } else if (m.arms.stream().allMatch(a -> a.done)) {
+                m.future.complete(generator.results(m.arms));
+                it.remove();
+            }
+        }
+        batch.retire(false);
+    }
+
+    private void failQueued() {
+        for (Member m; (m = incoming.poll()) != null; ) {
+            m.fail(new CancelledException("the decode loop is shutting down"));
+        }
+    }
+
+    /** Stops the loop: the call in flight is terminated and every request not finished fails as cancelled. */
+    @Override
+    public void close() {
+        closed = true;
+        shutdown.cancel();
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
