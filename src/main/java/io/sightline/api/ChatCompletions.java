@@ -120,7 +120,7 @@ public final class ChatCompletions {
         String maxTokensField = r.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         GenerationBody body = new GenerationBody(prompt.text(), null,
                 r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens(), r.temperature(), null,
-                r.topP(), r.seed(), r.stop(), Collections.nCopies(n, arm));
+                r.topP(), r.seed(), r.stop(), Collections.nCopies(n, arm), null);
         Map<String, Object> source = new LinkedHashMap<>();
         source.put("api", API);
         source.put("n", n);

@@ -6,6 +6,7 @@ import io.sightline.intervention.ArmSpec;
 import io.sightline.store.ImageRecord;
 import io.sightline.vision.ImagePreprocessor;
 import io.sightline.vision.PreparedImage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,11 +22,14 @@ public final class GenerationAdmission {
     private final ImagePreprocessor images;
     private final DecodingAdmission decoding;
     private final int maxPromptChars;
+    private final Duration maxTimeout;
 
-    public GenerationAdmission(ImagePreprocessor images, DecodingAdmission decoding, int maxPromptChars) {
+    public GenerationAdmission(ImagePreprocessor images, DecodingAdmission decoding, int maxPromptChars,
+                               Duration maxTimeout) {
         this.images = images;
         this.decoding = decoding;
         this.maxPromptChars = maxPromptChars;
+        this.maxTimeout = maxTimeout;
     }
 
     /** Blocking: decodes the image. */
@@ -40,6 +44,10 @@ public final class GenerationAdmission {
             errors.add(new FieldError("prompt", "at most " + maxPromptChars + " characters, was " + prompt.length()));
         }
         errors.addAll(decoding.check(body, DEFAULT_MAX_NEW_TOKENS));
+        long timeoutMs = body.timeoutMs() != null ? body.timeoutMs() : maxTimeout.toMillis();
+        if (timeoutMs < 1 || timeoutMs > maxTimeout.toMillis()) {
+            errors.add(new FieldError("timeout_ms", "must be in 1.." + maxTimeout.toMillis() + ", was " + timeoutMs));
+        }
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
@@ -49,6 +57,6 @@ public final class GenerationAdmission {
         DecodingAdmission.Bound bound = decoding.bind(body, DEFAULT_MAX_NEW_TOKENS);
         GenerationRequest request = new GenerationRequest(image.input(), prompt, bound.decoding(), bound.arms());
         return new AdmittedGeneration(request, image, imageBytes, ImageRecord.sha256(imageBytes), bound.accepted(),
-                bound.arms().stream().map(ArmSpec::intervention).toList());
+                bound.arms().stream().map(ArmSpec::intervention).toList(), Duration.ofMillis(timeoutMs));
     }
 }

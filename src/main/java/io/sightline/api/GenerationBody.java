@@ -9,8 +9,10 @@ import java.util.Map;
  * multipart (whose image travels as the {@code image} part). Absent fields take the defaults in
  * {@link GenerationAdmission}; unknown fields are rejected, so a misspelt option never goes silently unused.
  *
- * @param image base64 of the encoded image, or a {@code data:} URL; JSON bodies only
- * @param arms  interventions to run side by side; default {@code [{"intervention": "none"}]}
+ * @param image     base64 of the encoded image, or a {@code data:} URL; JSON bodies only
+ * @param arms      interventions to run side by side; default {@code [{"intervention": "none"}]}
+ * @param timeoutMs cancels the generation (stored as failed) when it has not finished this long after it was
+ *                  queued; default and upper bound {@code sightline.engine.request-timeout}
  */
 public record GenerationBody(String prompt,
                              String image,
@@ -20,7 +22,8 @@ public record GenerationBody(String prompt,
                              @JsonProperty("top_p") Double topP,
                              Long seed,
                              List<String> stop,
-                             List<Arm> arms) implements DecodingFields {
+                             List<Arm> arms,
+                             @JsonProperty("timeout_ms") Long timeoutMs) implements DecodingFields {
 
     /**
      * @param intervention registry name ({@code GET /v1/interventions} lists them)

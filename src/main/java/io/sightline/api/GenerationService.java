@@ -2,7 +2,7 @@ package io.sightline.api;
 
 import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;
-import io.sightline.engine.Generator;
+import io.sightline.engine.DecodeLoop;
 import io.sightline.engine.SightlineException;
 import io.sightline.engine.TokenListener;
 import io.sightline.store.GenerationPage;
@@ -23,27 +23,25 @@ import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One generation end to end: admit (nothing stored on refusal), take a queue place, store the image and the
- * generation as {@code running}, run the blocking engine on an inference thread, then store the outputs and
- * mark it {@code completed}, or mark it {@code failed} with the reason. The response is read back from the
- * database.
+ * One generation end to end: take a queue place (429 when none is left, before the image is decoded), admit
+ * (nothing stored on refusal), store the image and the generation as {@code running}, join the decode batch
+ * ({@link DecodeLoop}), then store the outputs and mark it {@code completed}, or mark it {@code failed} with the
+ * reason (engine failure, timeout, client gone). The response is read back from the database.
  */
 public final class GenerationService {
 
     private final GenerationAdmission admission;
-    private final Generator generator;
+    private final DecodeLoop loop;
     private final GenerationStore store;
     private final ImageStore images;
-    private final InferenceQueue queue;
     private final JsonMapper json;
 
-    public GenerationService(GenerationAdmission admission, Generator generator, GenerationStore store,
-                             ImageStore images, InferenceQueue queue, JsonMapper json) {
+    public GenerationService(GenerationAdmission admission, DecodeLoop loop, GenerationStore store, ImageStore images,
+                             JsonMapper json) {
         this.admission = admission;
-        this.generator = generator;
+        this.loop = loop;
         this.store = store;
         this.images = images;
-        this.queue = queue;
         this.json = json;
     }
 
@@ -67,12 +65,13 @@ public final class GenerationService {
     }
 
     public Mono<GenerationView> create(GenerationBody body, byte[] image, Run how) {
-        // image decoding is CPU work: off the event loop, but not on the inference threads
-        return Mono.fromCallable(() -> admission.admit(body, image))
-                .subscribeOn(Schedulers.boundedElastic())
-                .flatMap(admitted -> Mono.usingWhen(Mono.fromCallable(queue::reserve),
-                        place -> run(admitted, place, how),
-                        place -> Mono.fromRunnable(place::close)))
+        // the place is taken first, so that a full queue costs no image decoding; decoding is CPU work: off the
+        // event loop and off the decode loop
+        return Mono.usingWhen(Mono.fromCallable(loop::reserve),
+                        ticket -> Mono.fromCallable(() -> admission.admit(body, image))
+                                .subscribeOn(Schedulers.boundedElastic())
+                                .flatMap(admitted -> run(admitted, ticket, how)),
+                        ticket -> Mono.fromRunnable(ticket::close))
                 .flatMap(this::find);
     }
 
@@ -94,7 +93,7 @@ public final class GenerationService {
     private record Finished(List<ArmResult> results, Instant finishedAt, double latencyMs) {
     }
 
-    private Mono<UUID> run(AdmittedGeneration a, InferenceQueue.Place place, Run how) {
+    private Mono<UUID> run(AdmittedGeneration a, DecodeLoop.Ticket ticket, Run how) {
         UUID id = how.id();
         Cancellation cancellation = Cancellation.create();
         AtomicReference<Instant> startedAt = new AtomicReference<>();
@@ -108,11 +107,17 @@ public final class GenerationService {
         NewGeneration generation = new NewGeneration(id, a.request().prompt(), json.writeValueAsString(accepted),
                 a.interventions(), a.imageSha256());
 
-        Mono<Finished> inference = place.run(() -> {
+        Mono<Finished> inference = Mono.defer(() -> {
             startedAt.set(Instant.now());
             long t0 = System.nanoTime();
-            List<ArmResult> results = generator.generate(a.request(), cancellation, how.listener());
-            return new Finished(results, Instant.now(), (System.nanoTime() - t0) / 1e6);
+            // the loop drops the request's rows through the cancellation, on a timeout as on a client gone away
+            return Mono.fromFuture(ticket.submit(a.request(), cancellation, how.listener()))
+                    .doOnCancel(cancellation::cancel)
+                    .timeout(a.timeout(), Mono.error(() -> new TimedOutException("no result within "
+                            + a.timeout().toMillis() + " ms; the generation was cancelled")))
+                    // off the decode loop's thread, which completes the future
+                    .publishOn(Schedulers.parallel())
+                    .map(results -> new Finished(results, Instant.now(), (System.nanoTime() - t0) / 1e6));
         });
         return images.save(image)
                 .then(store.insertRunning(generation))

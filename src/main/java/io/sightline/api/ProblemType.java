@@ -35,6 +35,7 @@ public enum ProblemType {
     OVERLOADED("overloaded", HttpStatus.TOO_MANY_REQUESTS, "Too many generations in flight"),
     // the client is usually gone when this is rendered; a server-side cancellation reads as unavailable
     CANCELLED("cancelled", HttpStatus.SERVICE_UNAVAILABLE, "Generation cancelled"),
+    TIMEOUT("timeout", HttpStatus.GATEWAY_TIMEOUT, "Generation timed out"),
     ENGINE_FAILURE("engine-failure", HttpStatus.INTERNAL_SERVER_ERROR, "Inference failed"),
     INTERNAL_ERROR("internal-error", HttpStatus.INTERNAL_SERVER_ERROR, "Internal error");
 

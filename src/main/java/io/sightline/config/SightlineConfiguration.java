@@ -8,7 +8,7 @@ import io.sightline.api.FeedbackService;
 import io.sightline.api.GenerationAdmission;
 import io.sightline.api.GenerationRequestParser;
 import io.sightline.api.GenerationService;
-import io.sightline.api.InferenceQueue;
+import io.sightline.engine.DecodeLoop;
 import io.sightline.engine.EngineOptions;
 import io.sightline.engine.Generator;
 import io.sightline.engine.ModelBundle;
@@ -40,7 +40,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The only place that turns {@link SightlineProperties} into the plain engine, vision and store objects.
- * Session-owning beans ({@link OrtVlm}, {@link Tokenizer}) and the inference threads are AutoCloseable, so the
+ * Session-owning beans ({@link OrtVlm}, {@link Tokenizer}) and the decode loop's thread are AutoCloseable, so the
  * container closes them on shutdown.
  */
 @Configuration(proxyBeanMethods = false)
@@ -142,14 +142,15 @@ public class SightlineConfiguration {
     }
 
     @Bean
-    InferenceQueue inferenceQueue(SightlineProperties properties) {
-        return new InferenceQueue(properties.engine().workers(), properties.engine().queueCapacity());
+    DecodeLoop decodeLoop(Generator generator, SightlineProperties properties) {
+        return new DecodeLoop(generator, properties.engine().maxBatchRows(), properties.engine().queueCapacity());
     }
 
     @Bean
     GenerationAdmission generationAdmission(ImagePreprocessor images, DecodingAdmission decoding,
                                             SightlineProperties properties) {
-        return new GenerationAdmission(images, decoding, properties.limits().maxPromptChars());
+        return new GenerationAdmission(images, decoding, properties.limits().maxPromptChars(),
+                properties.engine().requestTimeout());
     }
 
     @Bean
@@ -163,9 +164,9 @@ public class SightlineConfiguration {
     }
 
     @Bean
-    GenerationService generationService(GenerationAdmission admission, Generator generator, GenerationStore store,
-                                        ImageStore images, InferenceQueue queue, JsonMapper json) {
-        return new GenerationService(admission, generator, store, images, queue, json);
+    GenerationService generationService(GenerationAdmission admission, DecodeLoop loop, GenerationStore store,
+                                        ImageStore images, JsonMapper json) {
+        return new GenerationService(admission, loop, store, images, json);
     }
 
     /**

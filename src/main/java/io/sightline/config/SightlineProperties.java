@@ -36,13 +36,18 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
     /**
      * @param executionProvider {@code cpu} or {@code cuda} (needs the {@code -Pgpu} build)
      * @param intraOpThreads    threads per ONNX Runtime call; 0 lets the runtime choose
-     * @param workers           generations running at once, each on its own thread
-     * @param queueCapacity     accepted generations waiting for a worker; beyond that requests get 429
+     * @param maxBatchRows      rows decoding together in the one decode batch (each arm is a row, plus its
+     *                          intervention's branch rows); a request that does not fit waits for rows to leave
+     * @param queueCapacity     requests waiting to join the batch (from before their image is decoded); beyond
+     *                          that requests get 429
+     * @param requestTimeout    a generation not finished this long after it was queued is cancelled and stored as
+     *                          failed; the default and upper bound of a request's {@code timeout_ms}
      */
     public record Engine(@Pattern(regexp = "cpu|cuda") @DefaultValue("cpu") String executionProvider,
                          @Min(0) @DefaultValue("0") int intraOpThreads,
-                         @Min(1) @Max(64) @DefaultValue("1") int workers,
-                         @Min(0) @DefaultValue("16") int queueCapacity) {
+                         @Min(1) @Max(1024) @DefaultValue("32") int maxBatchRows,
+                         @Min(1) @DefaultValue("16") int queueCapacity,
+                         @NotNull @DefaultValue("60s") Duration requestTimeout) {
     }
 
     /**

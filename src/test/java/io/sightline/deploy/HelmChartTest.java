@@ -117,7 +117,7 @@ class HelmChartTest {
         assertThat(sightlineConfig(docs, "auth")).containsEntry("enabled", true);
         assertThat(sightlineConfig(docs, "model")).containsEntry("path", "/app/onnx-models/shapes-vlm");
         assertThat(sightlineConfig(docs, "engine")).containsEntry("execution-provider", "cpu")
-                .containsEntry("workers", 1);
+                .containsEntry("max-batch-rows", 32);
     }
 
     @Test
