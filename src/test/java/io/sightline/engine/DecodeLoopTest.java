@@ -26,8 +26,9 @@ class DecodeLoopTest {
     private static final String LONG = "i am sure there is a star here . is there a star in the image ?";
     private static final int TOKENS = 12;
 
+    /** On scene-b, whose caption (12 tokens) runs long enough for another request to join while it decodes. */
     private static GenerationRequest request(String prompt, ArmSpec... arms) {
-        return new GenerationRequest(TestModel.image("samples/scene-a.png"), prompt, DecodingOptions.greedy(TOKENS),
+        return new GenerationRequest(TestModel.image("samples/scene-b.png"), prompt, DecodingOptions.greedy(TOKENS),
                 List.of(arms));
     }
 
