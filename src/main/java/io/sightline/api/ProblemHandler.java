@@ -32,7 +32,9 @@ public class ProblemHandler {
     public ResponseEntity<ProblemDetail> sightline(SightlineException e, ServerWebExchange exchange) {
         ProblemDetail problem = problem(e);
         HttpHeaders headers = new HttpHeaders();
-        if (ProblemType.OVERLOADED.type().equals(problem.getType())) {
+        // both go away by themselves: a place frees up, the first request with the key finishes
+        if (ProblemType.OVERLOADED.type().equals(problem.getType())
+                || ProblemType.IDEMPOTENCY_KEY_IN_USE.type().equals(problem.getType())) {
             headers.set(HttpHeaders.RETRY_AFTER, "1");
         }
         return render(problem, headers, exchange, e);
@@ -108,13 +110,18 @@ public class ProblemHandler {
         problem.setProperty("error", Map.of("message", String.valueOf(problem.getDetail()), "type", String.valueOf(problem.getType())));
     }
 
-    private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
-                                                        ServerWebExchange exchange, Exception cause) {
-        String path = exchange.getRequest().getPath().value();
+    /** Sets the problem's instance to {@code path}, and the OpenAI error member on the OpenAI paths. */
+    static ProblemDetail forPath(ProblemDetail problem, String path) {
         problem.setInstance(URI.create(path));
         if (path.equals(ChatCompletionController.PATH) || path.equals(ChatCompletionController.MODELS)) {
             addOpenAiError(problem);
         }
+        return problem;
+    }
+
+    private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
+                                                        ServerWebExchange exchange, Exception cause) {
+        forPath(problem, exchange.getRequest().getPath().value());
         if (problem.getStatus() >= 500) {
             log.error(exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath() + " failed", cause);
         }
