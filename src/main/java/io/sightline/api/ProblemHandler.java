@@ -7,6 +7,7 @@ import java.net.URI;
 import java.util.Map;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.springframework.core.codec.DecodingException;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
@@ -69,6 +70,12 @@ public class ProblemHandler {
     public ResponseEntity<ProblemDetail> tooLarge(DataBufferLimitException e, ServerWebExchange exchange) {
         return render(ProblemType.PAYLOAD_TOO_LARGE.problem("request body above the configured limit: " + e.getMessage()),
                 new HttpHeaders(), exchange, e);
+    }
+
+    /** A body the codecs cannot read at all (a multipart body without a boundary, say): the client's fault. */
+    @ExceptionHandler(DecodingException.class)
+    public ResponseEntity<ProblemDetail> undecodable(DecodingException e, ServerWebExchange exchange) {
+        return render(ProblemType.INVALID_REQUEST.problem(e.getMessage()), new HttpHeaders(), exchange, e);
     }
 
     @ExceptionHandler(ResponseStatusException.class)
