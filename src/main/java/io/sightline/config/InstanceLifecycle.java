@@ -64,8 +64,14 @@ final class InstanceLifecycle implements SmartLifecycle {
     public void stop() {
         heartbeats.dispose();
         heartbeats = null;
-        Long failed = instances.release(SHUTDOWN_REASON).block(DATABASE_TIMEOUT);
-        log.info("Instance " + instances.id() + " stopped; " + failed + " generations still running were stored as failed");
+        try {
+            Long failed = instances.release(SHUTDOWN_REASON).block(DATABASE_TIMEOUT);
+            log.info("Instance " + instances.id() + " stopped; " + failed + " generations still running were stored as failed");
+        } catch (RuntimeException e) {
+            // the other instances' heartbeat check (or the next start-up) fails them once this heartbeat is stale
+            log.warn("Instance " + instances.id() + " could not store its running generations as failed: " + e
+                    + "; another instance will once its heartbeat is older than " + settings.staleAfter());
+        }
     }
 
     @Override
