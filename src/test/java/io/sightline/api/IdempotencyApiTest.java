@@ -67,6 +67,23 @@ class IdempotencyApiTest {
     }
 
     @Test
+    void anEvaluationRepeatReturnsTheSameEvaluation() {
+        String key = UUID.randomUUID().toString();
+        Map<String, Object> body = Map.of("set", "shapes-v1/pope-adversarial", "limit", 2,
+                "arms", List.of(Map.of("intervention", "none")));
+        long evaluations = count("evaluations");
+
+        EntityExchangeResult<byte[]> first = postEvaluation(body, key);
+        EntityExchangeResult<byte[]> repeat = postEvaluation(body, key);
+
+        assertThat(first.getStatus()).isEqualTo(HttpStatus.ACCEPTED);
+        assertThat(repeat.getStatus()).isEqualTo(HttpStatus.ACCEPTED);
+        assertThat(repeat.getResponseHeaders().getFirst(Idempotency.REPLAYED)).isEqualTo("true");
+        assertThat(body(repeat).get("id")).isEqualTo(body(first).get("id"));
+        assertThat(count("evaluations")).isEqualTo(evaluations + 1);
+    }
+
+    @Test
     void multipartRepeatsMatchDespiteNewBoundaries() throws Exception {
         String key = UUID.randomUUID().toString();
         byte[] png = png("scene-b.png");
@@ -176,6 +193,11 @@ class IdempotencyApiTest {
         WebTestClient.RequestHeadersSpec<?> withBody = request.body() instanceof String s ? spec.bodyValue(s)
                 : spec.body(BodyInserters.fromMultipartData((MultiValueMap<String, org.springframework.http.HttpEntity<?>>) request.body()));
         return withBody.exchange().expectBody().returnResult();
+    }
+
+    private EntityExchangeResult<byte[]> postEvaluation(Map<String, Object> body, String key) {
+        return http.post().uri("/v1/evaluations").contentType(org.springframework.http.MediaType.APPLICATION_JSON)
+                .header(Idempotency.HEADER, key).bodyValue(body).exchange().expectBody().returnResult();
     }
 
     private JsonNode body(EntityExchangeResult<byte[]> result) {
