@@ -94,6 +94,8 @@ public class ChatCompletionController {
             });
             Disposable generation = service.create(call.body(), call.image(), run)
                     .onErrorMap(e -> chat.renamed(e, call))
+                    // subscribed here, not by the response: hand on the request's context (its TeamScope)
+                    .contextWrite(sink.contextView())
                     .subscribe(view -> {
                         stream.finish(view).forEach(sink::next);
                         sink.complete();

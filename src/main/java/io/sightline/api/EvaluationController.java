@@ -15,18 +15,24 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
 
-/** {@code /v1/evaluations}: start (202), list, fetch one with its report, page its items or export them, cancel. */
+/** {@code /v1/evaluations}: start (202; {@link Idempotency} keys), list, fetch one with its report, page its items or export them, cancel. */
 @RestController
 @RequestMapping(path = "/v1/evaluations", produces = MediaType.APPLICATION_JSON_VALUE)
 public class EvaluationController {
 
     private final EvaluationService service;
     private final GenerationRequestParser parser;
+    private final Idempotency idempotency;
+    private final JsonMapper json;
 
-    public EvaluationController(EvaluationService service, GenerationRequestParser parser) {
+    public EvaluationController(EvaluationService service, GenerationRequestParser parser, Idempotency idempotency,
+                                JsonMapper json) {
         this.service = service;
         this.parser = parser;
+        this.idempotency = idempotency;
+        this.json = json;
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -35,8 +41,9 @@ public class EvaluationController {
                 .map(GenerationRequestParser::drain)
                 .defaultIfEmpty(new byte[0])
                 .map(body -> parser.read(body, EvaluationBody.class))
-                .flatMap(service::create)
-                .map(view -> ResponseEntity.accepted().location(URI.create("/v1/evaluations/" + view.id())).body(view));
+                .flatMap(body -> idempotency.once(request, EvaluationView.class, new byte[][] {json.writeValueAsBytes(body)},
+                        () -> service.create(body).map(view -> ResponseEntity.accepted()
+                                .location(URI.create("/v1/evaluations/" + view.id())).body(view))));
     }
 
     @GetMapping

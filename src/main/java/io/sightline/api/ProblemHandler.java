@@ -7,6 +7,7 @@ import java.net.URI;
 import java.util.Map;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.springframework.core.codec.DecodingException;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
@@ -32,7 +33,9 @@ public class ProblemHandler {
     public ResponseEntity<ProblemDetail> sightline(SightlineException e, ServerWebExchange exchange) {
         ProblemDetail problem = problem(e);
         HttpHeaders headers = new HttpHeaders();
-        if (ProblemType.OVERLOADED.type().equals(problem.getType())) {
+        // both go away by themselves: a place frees up, the first request with the key finishes
+        if (ProblemType.OVERLOADED.type().equals(problem.getType())
+                || ProblemType.IDEMPOTENCY_KEY_IN_USE.type().equals(problem.getType())) {
             headers.set(HttpHeaders.RETRY_AFTER, "1");
         }
         return render(problem, headers, exchange, e);
@@ -67,6 +70,12 @@ public class ProblemHandler {
     public ResponseEntity<ProblemDetail> tooLarge(DataBufferLimitException e, ServerWebExchange exchange) {
         return render(ProblemType.PAYLOAD_TOO_LARGE.problem("request body above the configured limit: " + e.getMessage()),
                 new HttpHeaders(), exchange, e);
+    }
+
+    /** A body the codecs cannot read at all (a multipart body without a boundary, say): the client's fault. */
+    @ExceptionHandler(DecodingException.class)
+    public ResponseEntity<ProblemDetail> undecodable(DecodingException e, ServerWebExchange exchange) {
+        return render(ProblemType.INVALID_REQUEST.problem(e.getMessage()), new HttpHeaders(), exchange, e);
     }
 
     @ExceptionHandler(ResponseStatusException.class)
@@ -108,13 +117,18 @@ public class ProblemHandler {
         problem.setProperty("error", Map.of("message", String.valueOf(problem.getDetail()), "type", String.valueOf(problem.getType())));
     }
 
-    private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
-                                                        ServerWebExchange exchange, Exception cause) {
-        String path = exchange.getRequest().getPath().value();
+    /** Sets the problem's instance to {@code path}, and the OpenAI error member on the OpenAI paths. */
+    static ProblemDetail forPath(ProblemDetail problem, String path) {
         problem.setInstance(URI.create(path));
         if (path.equals(ChatCompletionController.PATH) || path.equals(ChatCompletionController.MODELS)) {
             addOpenAiError(problem);
         }
+        return problem;
+    }
+
+    private static ResponseEntity<ProblemDetail> render(ProblemDetail problem, HttpHeaders headers,
+                                                        ServerWebExchange exchange, Exception cause) {
+        forPath(problem, exchange.getRequest().getPath().value());
         if (problem.getStatus() >= 500) {
             log.error(exchange.getRequest().getMethod() + " " + exchange.getRequest().getPath() + " failed", cause);
         }

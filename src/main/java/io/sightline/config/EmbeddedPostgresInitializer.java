@@ -60,7 +60,9 @@ public final class EmbeddedPostgresInitializer implements ApplicationContextInit
 
     private static EmbeddedPostgres start() {
         try {
-            return EmbeddedPostgres.builder().start();
+            // no shutdown hook of its own: on SIGTERM it would stop the server at once, beside Spring's hook, while
+            // the graceful shutdown still stores the generations in flight; the context closes it last instead
+            return EmbeddedPostgres.builder().setRegisterShutdownHook(false).start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start embedded PostgreSQL", e);
         }

@@ -1,6 +1,7 @@
 package io.sightline.config;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sightline.api.ApiKeyFilter;
 import io.sightline.api.ChatCompletions;
 import io.sightline.api.DecodingAdmission;
 import io.sightline.api.EvaluationService;
@@ -8,6 +9,7 @@ import io.sightline.api.FeedbackService;
 import io.sightline.api.GenerationAdmission;
 import io.sightline.api.GenerationRequestParser;
 import io.sightline.api.GenerationService;
+import io.sightline.api.Idempotency;
 import io.sightline.engine.DecodeLoop;
 import io.sightline.engine.EngineOptions;
 import io.sightline.engine.Generator;
@@ -17,14 +19,19 @@ import io.sightline.engine.Tokenizer;
 import io.sightline.eval.BenchmarkCatalog;
 import io.sightline.eval.EvaluationWorker;
 import io.sightline.intervention.InterventionRegistry;
+import io.sightline.store.ApiKeyStore;
 import io.sightline.store.EvaluationStore;
 import io.sightline.store.FeedbackStore;
 import io.sightline.store.GenerationStore;
+import io.sightline.store.IdempotencyStore;
 import io.sightline.store.ImageStore;
+import io.sightline.store.InstanceStore;
 import io.sightline.vision.ImageLimits;
 import io.sightline.vision.ImagePreprocessor;
 import java.lang.management.ManagementFactory;
 import java.util.UUID;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.http.codec.CodecCustomizer;
@@ -46,6 +53,8 @@ import tools.jackson.databind.json.JsonMapper;
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(SightlineProperties.class)
 public class SightlineConfiguration {
+
+    private static final Log log = LogFactory.getLog(SightlineConfiguration.class);
 
     /** Non-image parts of a multipart request: the request JSON and part headers. */
     private static final int MULTIPART_OVERHEAD_BYTES = 256 * 1024;
@@ -84,8 +93,42 @@ public class SightlineConfiguration {
     }
 
     @Bean
-    GenerationStore generationStore(DatabaseClient db, ReactiveTransactionManager transactions) {
-        return new GenerationStore(db, TransactionalOperator.create(transactions));
+    InstanceStore instanceStore(DatabaseClient db) {
+        return new InstanceStore(db, UUID.randomUUID());
+    }
+
+    @Bean
+    InstanceLifecycle instanceLifecycle(InstanceStore instances, SightlineProperties properties) {
+        return new InstanceLifecycle(instances, properties.instance());
+    }
+
+    @Bean
+    GenerationStore generationStore(DatabaseClient db, ReactiveTransactionManager transactions, InstanceStore instances) {
+        return new GenerationStore(db, TransactionalOperator.create(transactions), instances.id());
+    }
+
+    @Bean
+    Idempotency idempotency(DatabaseClient db, InstanceStore instances, JsonMapper json, SightlineProperties properties) {
+        return new Idempotency(new IdempotencyStore(db, instances.id()), json, properties.idempotency().ttl());
+    }
+
+    @Bean
+    ApiKeyStore apiKeyStore(DatabaseClient db) {
+        return new ApiKeyStore(db);
+    }
+
+    /** Says loudly when API keys are off: then every caller sees every team's generations. */
+    @Bean
+    ApiKeyFilter apiKeyFilter(ApiKeyStore keys, JsonMapper json, SightlineProperties properties) {
+        SightlineProperties.Auth auth = properties.auth();
+        if (!auth.enabled()) {
+            log.warn("API keys are OFF (sightline.auth.enabled=false): anyone who reaches this port can run and read"
+                    + " every generation. Fine on a laptop; set sightline.auth.enabled=true anywhere else"
+                    + " (the Helm chart does).");
+        } else if (auth.adminKey().isEmpty()) {
+            log.warn("API keys are on but no admin key is set (SIGHTLINE_AUTH_ADMIN_KEY): no new keys can be created");
+        }
+        return new ApiKeyFilter(auth.enabled(), auth.adminKey(), keys, json);
     }
 
     @Bean

@@ -18,13 +18,18 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param model  which exported model directory to serve
  * @param engine how inference runs
- * @param limits what a request may contain
- * @param eval   benchmark evaluations: where the shipped sets are and how this instance's worker runs
+ * @param limits      what a request may contain
+ * @param eval        benchmark evaluations: where the shipped sets are and how this instance's worker runs
+ * @param instance    how instances tell each other they are alive
+ * @param idempotency how long an {@code Idempotency-Key} is remembered
+ * @param auth        API keys per team
  */
 @Validated
 @ConfigurationProperties("sightline")
 public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @DefaultValue Engine engine,
-                                  @Valid @DefaultValue Limits limits, @Valid @DefaultValue Eval eval) {
+                                  @Valid @DefaultValue Limits limits, @Valid @DefaultValue Eval eval,
+                                  @Valid @DefaultValue Instance instance, @Valid @DefaultValue Idempotency idempotency,
+                                  @Valid @DefaultValue Auth auth) {
 
     /**
      * @param path directory holding model.json, the three graphs and tokenizer.json (relative to the working
@@ -77,5 +82,28 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
                        @Min(1) @Max(256) @DefaultValue("8") int batchSize,
                        @NotNull @DefaultValue("60s") Duration lease,
                        @NotNull @DefaultValue("1s") Duration pollInterval) {
+    }
+
+    /**
+     * @param heartbeatInterval how often this instance writes its heartbeat (and looks for dead instances)
+     * @param staleAfter        an instance silent this long is dead: its running generations are stored as failed.
+     *                          Longer than any pause an instance may survive (GC, a slow database), or live
+     *                          generations get failed under it
+     */
+    public record Instance(@NotNull @DefaultValue("10s") Duration heartbeatInterval,
+                           @NotNull @DefaultValue("60s") Duration staleAfter) {
+    }
+
+    /**
+     * @param ttl how long a key and its stored response are kept; a repeat after that runs again
+     */
+    public record Idempotency(@NotNull @DefaultValue("24h") Duration ttl) {
+    }
+
+    /**
+     * @param enabled  team API keys required on /v1 (the Helm chart turns this on); off, every caller sees everything
+     * @param adminKey the key of {@code /v1/admin} (env {@code SIGHTLINE_AUTH_ADMIN_KEY}); empty: no admin endpoints
+     */
+    public record Auth(@DefaultValue("false") boolean enabled, @DefaultValue("") String adminKey) {
     }
 }

@@ -16,7 +16,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Generations and their outputs in PostgreSQL over R2DBC (schema: db/migration/V1__init.sql).
+ * Generations and their outputs in PostgreSQL over R2DBC (schema: db/migration). Generations are written with the
+ * accepting instance (see {@link InstanceStore}) and the caller's team, and read only within the caller's
+ * {@link TeamScope}.
  * A generation moves {@code running -> completed | failed} exactly once: both transitions only touch a row that
  * is still running, so a late engine result cannot overwrite a cancellation, nor the other way round.
  */
@@ -30,26 +32,33 @@ public final class GenerationStore {
 
     private final DatabaseClient db;
     private final TransactionalOperator tx;
+    private final UUID instanceId;
 
-    public GenerationStore(DatabaseClient db, TransactionalOperator tx) {
+    public GenerationStore(DatabaseClient db, TransactionalOperator tx, UUID instanceId) {
         this.db = db;
         this.tx = tx;
+        this.instanceId = instanceId;
     }
 
-    /** Writes the generation with status {@code running}; returns its creation time. */
+    /** Writes the generation with status {@code running}, for the caller's team; returns its creation time. */
     public Mono<Instant> insertRunning(NewGeneration g) {
-        return db.sql("""
-                        INSERT INTO generations (id, status, prompt, request, interventions, image_sha256)
-                        VALUES (:id, 'running', :prompt, CAST(:request AS json), :interventions, :imageSha256)
-                        RETURNING created_at""")
-                .bind("id", g.id())
-                .bind("prompt", g.prompt())
-                // as text: a Json parameter travels as jsonb, which would reorder the keys before the json column
-                .bind("request", g.requestJson())
-                .bind("interventions", g.interventions().toArray(String[]::new))
-                .bind("imageSha256", g.imageSha256())
-                .map(row -> Columns.instant(row, "created_at"))
-                .one();
+        return TeamScope.current().flatMap(scope -> {
+            var spec = db.sql("""
+                            INSERT INTO generations (id, status, prompt, request, interventions, image_sha256, team,
+                                                     instance_id)
+                            VALUES (:id, 'running', :prompt, CAST(:request AS json), :interventions, :imageSha256, :team,
+                                    :instanceId)
+                            RETURNING created_at""")
+                    .bind("id", g.id())
+                    .bind("prompt", g.prompt())
+                    // as text: a Json parameter travels as jsonb, which would reorder the keys before the json column
+                    .bind("request", g.requestJson())
+                    .bind("interventions", g.interventions().toArray(String[]::new))
+                    .bind("imageSha256", g.imageSha256())
+                    .bind("instanceId", instanceId);
+            spec = scope.team() == null ? spec.bindNull("team", String.class) : spec.bind("team", scope.team());
+            return spec.map(row -> Columns.instant(row, "created_at")).one();
+        });
     }
 
     /**
@@ -94,25 +103,33 @@ public final class GenerationStore {
         return spec.fetch().rowsUpdated().map(n -> n > 0);
     }
 
+    /** The generation, or empty when it does not exist or belongs to another team. */
     public Mono<StoredGeneration> find(UUID id) {
-        return db.sql(SELECT_GENERATION + " WHERE g.id = :id")
-                .bind("id", id)
+        return TeamScope.current().flatMap(scope -> scope.bind(db.sql(SELECT_GENERATION + " WHERE g.id = :id AND "
+                                + scope.where("g.team"))
+                        .bind("id", id))
                 .map(GenerationStore::generation)
-                .one()
+                .one())
                 .flatMap(g -> outputs(List.of(id)).map(byId -> g.withOutputs(byId.getOrDefault(id, List.of()))));
     }
 
     /**
-     * Newest first.
+     * The caller's team's generations, newest first.
      *
      * @param intervention only generations with an arm of this intervention; null for all
      */
     public Mono<GenerationPage> list(int page, int size, String intervention) {
-        String where = intervention == null ? "" : " WHERE :intervention = ANY(g.interventions)";
-        var select = db.sql(SELECT_GENERATION + where + " ORDER BY g.created_at DESC, g.id DESC LIMIT :limit OFFSET :offset")
+        return TeamScope.current().flatMap(scope -> list(page, size, intervention, scope));
+    }
+
+    private Mono<GenerationPage> list(int page, int size, String intervention, TeamScope scope) {
+        String where = " WHERE " + scope.where("g.team")
+                + (intervention == null ? "" : " AND :intervention = ANY(g.interventions)");
+        var select = scope.bind(db.sql(SELECT_GENERATION + where
+                        + " ORDER BY g.created_at DESC, g.id DESC LIMIT :limit OFFSET :offset"))
                 .bind("limit", size)
                 .bind("offset", (long) page * size);
-        var count = db.sql("SELECT count(*) AS total FROM generations g" + where);
+        var count = scope.bind(db.sql("SELECT count(*) AS total FROM generations g" + where));
         if (intervention != null) {
             select = select.bind("intervention", intervention);
             count = count.bind("intervention", intervention);
