@@ -30,18 +30,51 @@ PLAIN_INPUTS = ["inputs_embeds", "position_ids", "key_mask", "past_kv"]
 PLAIN_OUTPUTS = ["logits", "present_kv", "attn_last"]
 VISION_INPUTS = ["pixel_values", "patch_scale", "mix", "mix_alt", "probe_layer"]
 VISION_OUTPUTS = ["image_embeds", "cls_attn", "vision_attn"]
+# Edit families of decoder.onnx and the control inputs each one reads; row_mask comes with any edit.
+EDIT_INPUTS = {"attn_bias": ["attn_bias"], "amp": ["amp", "amp_mask"],
+               "focus": ["visual_mask", "focus_logw", "focus_k", "query_mask"],
+               "redist": ["visual_mask", "redist", "redist_gate", "sink_mask", "target_mask"],
+               "mix": ["mix", "mix_mode", "mix_alt", "mix_perm"], "head_scale": ["head_scale"],
+               "pair": ["pair_row", "pair_alpha"]}
+EDITS = list(EDIT_INPUTS)
+PROBES = DECODER_OUTPUTS[2:]
+# Smaller graphs with only some edits and probes (name -> (edits, probes)), exported beside decoder.onnx: ONNX Runtime
+# runs every node of a graph on every call, neutral or not, and on a model this small the per-node cost of the
+# gated edits is most of a step. The engine runs each call on the smallest graph that covers what it needs; a missing
+# edit is that edit at its neutral value (pair_heads, without pair, is zero).
+DECODER_VARIANTS = {
+    "decoder_attn": (["attn_bias", "amp", "head_scale"], ["attn_last", "attn_heads", "sink_score"]),
+    "decoder_redist": (["redist"], ["attn_last", "sink_score"]),
+    "decoder_focus": (["focus"], ["attn_last", "attn_heads"]),
+}
+
+
+def variant_io(edits, probes):
+    """Input and output names of a decoder graph with these edits and probes, in DECODER_INPUTS/OUTPUTS order."""
+    wanted = set(PLAIN_INPUTS) | {i for e in edits for i in EDIT_INPUTS[e]}
+    if edits:
+        wanted.add("row_mask")
+    if "attn_heads" in probes:
+        wanted.add("probe_layer")
+    outs = set(PLAIN_OUTPUTS[:2]) | set(probes)
+    return [n for n in DECODER_INPUTS if n in wanted], [n for n in DECODER_OUTPUTS if n in outs]
+
+
+# scalar constants instead of ones_like/zeros_like/full_like: the same values in torch.where, but one Constant in the
+# exported graph instead of a Shape/ConstantOfShape pair per use
+_ONE, _ZERO, _NEG = torch.tensor(1.0), torch.tensor(0.0), torch.tensor(NEG)
 
 
 def _renorm(x):
     """Rows of x divided by their sum over the last axis; a zero row stays zero."""
     s = x.sum(-1, keepdim=True)
-    return x / torch.where(s > 0, s, torch.ones_like(s))
+    return x / torch.where(s > 0, s, _ONE)
 
 
 def topk_mask(score, k):
     """1 where a head is among the k highest of `score` over axis 1 (heads); ties go to the lower index.
     score [B,H,T], k [B,1,1] -> bool [B,H,T]. Written with comparisons so ONNX needs no dynamic TopK."""
-    h = score.shape[1]
+    h = int(score.shape[1])                                  # static (H): a constant in the graph
     a = score[:, :, None]                                   # [B,H,1,T]  this head
     b = score[:, None, :]                                   # [B,1,H,T]  other heads
     idx = torch.arange(h)
@@ -58,11 +91,11 @@ def focus(A, vis, logw, k, qmask):
     qmass = (A * qmask).sum(-1)
     hv = topk_mask(vmass, k)[..., None]                     # [B,H,T,1]
     hq = topk_mask(qmass, k)[..., None]
-    w = torch.where(vis > 0, torch.exp(logw), torch.ones_like(logw))
+    w = torch.where(vis > 0, torch.exp(logw), _ONE)
     num = (A * vis * w * hv).sum((1, 3), keepdim=True)      # [B,1,T,1]
     den = (A * vis * hv).sum((1, 3), keepdim=True)
-    r = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
-    mult = torch.where(hv & (vis > 0), w, torch.ones_like(A)) * torch.where(hq & (qmask > 0), r, torch.ones_like(A))
+    r = torch.where(den > 0, num / torch.where(den > 0, den, _ONE), _ONE)
+    mult = torch.where(hv & (vis > 0), w, _ONE) * torch.where(hq & (qmask > 0), r, _ONE)
     return _renorm(A * mult)
 
 
@@ -75,7 +108,7 @@ def redistribute(A, vis, sink, target, frac, summ, rho):
     ssum = (A * sink).sum(-1, keepdim=True)
     tsum = (A * target).sum(-1, keepdim=True)
     gate = (vmass >= summ) & (share <= rho) & (tsum > 0)
-    moved = A - frac * A * sink + frac * ssum * A * target / torch.where(tsum > 0, tsum, torch.ones_like(tsum))
+    moved = A - frac * A * sink + frac * ssum * A * target / torch.where(tsum > 0, tsum, _ONE)
     return moved, gate
 
 
@@ -100,81 +133,133 @@ def pair_heads(o_last, pair_row):
     other = o_last[idx]
     vhd = (o_last - other).pow(2).sum(-1).sqrt()
     ta = other.pow(2).sum(-1)
-    h = vhd.shape[1]
+    h = int(vhd.shape[1])                                    # static (H): constant slices in the graph
 
     def above(x):
         m = x.mean(1, keepdim=True)
         sd = ((x - m).pow(2).sum(1, keepdim=True) / (h - 1)).sqrt()
         return x > m + sd
 
-    vhd = torch.where(above(vhd) & above(ta), torch.zeros_like(vhd), vhd)
+    vhd = torch.where(above(vhd) & above(ta), _ZERO, vhd)
     median = torch.sort(vhd, 1)[0][:, (h - 1) // 2: (h - 1) // 2 + 1]
     return vhd > median
 
 
 class DecoderAbi(nn.Module):
-    """decoder.onnx: one graph for prefill and decode over batch rows with controls and probes."""
+    """decoder.onnx: one graph for prefill and decode over batch rows with controls and probes. With `edits` and
+    `probes` (subsets of EDITS and PROBES) it is one of DECODER_VARIANTS: only those edits' inputs and those
+    probes, the same arithmetic op for op (a left-out edit is that edit at its neutral value, bit for bit in eager).
+    Written for a small graph as PlainDecoder is: constant reshapes, rotary angles and masks once per call."""
 
-    def __init__(self, vlm: Vlm, sink_dims):
+    def __init__(self, vlm: Vlm, sink_dims, edits=EDITS, probes=PROBES):
         super().__init__()
         self.lm = vlm.language_model
+        c = vlm.c
+        self.heads, self.head_dim, self.theta = c.text_heads, c.text_dim // c.text_heads, c.rope_theta
         self.register_buffer("sink_dims", torch.tensor(list(sink_dims), dtype=torch.long))
+        self.edits, self.probes = set(edits), set(probes)
+        self.inputs, self.outputs = variant_io(edits, probes)
 
-    def forward(self, inputs_embeds, position_ids, key_mask, row_mask, visual_mask, past_kv,
-                attn_bias, amp, amp_mask, mix, mix_mode, mix_alt, mix_perm,
-                redist, redist_gate, sink_mask, target_mask,
-                focus_logw, focus_k, query_mask, head_scale, pair_row, pair_alpha, probe_layer):
-        x = inputs_embeds
-        b, t, _ = x.shape
+    def forward(self, *args, **kwargs):
+        """Inputs by position in `self.inputs` order (as exported) or by name; outputs in `self.outputs` order."""
+        i = dict(zip(self.inputs, args), **kwargs)
+        ed, pr = self.edits, self.probes
+        x, position_ids, key_mask, past_kv = i["inputs_embeds"], i["position_ids"], i["key_mask"], i["past_kv"]
+        t = x.shape[1]
         s = key_mask.shape[1]
-        p = s - t
-        q_abs = torch.arange(t)[:, None] + p
+        h, dh = self.heads, self.head_dim
+        q_abs = torch.arange(t)[:, None] + (s - t)
         allowed = ((torch.arange(s)[None, :] <= q_abs)[None] & (key_mask[:, None, :] > 0))[:, None]  # [B,1,T,S]
-        rowm = (row_mask > 0)[:, None, :, None]                                                   # [B,1,T,1]
-        vis = visual_mask[:, None, None, :]
-        presents, attn_last, attn_query, heads_all, head_out, sinks, chosen = [], [], [], [], [], [], []
-        for l, layer in enumerate(self.lm.layers):
-            rms = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
-            sinks.append(torch.index_select(rms, 2, self.sink_dims).abs().amax(-1))           # [B,T]
-            att = layer.self_attn
-            q, k, v = att.qkv(layer.input_layernorm(x), position_ids)
-            k = torch.cat([past_kv[l, 0], k], 2)
-            v = torch.cat([past_kv[l, 1], v], 2)
-            presents.append(torch.stack([k, v]))
-            a = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])                                 # [B,H,T,S]
+        cos, sin = rope_angles(position_ids, dh, self.theta)
+        heads = lambda y: _Reshape.apply(y, (0, -1, h, dh)).transpose(1, 2)             # [B,T,D] -> [B,H,T,Dh]
+        if ed:
+            rowm = (i["row_mask"] > 0)[:, None, :, None]                                 # [B,1,T,1]
             edit = rowm & allowed
-            a = torch.where(edit, a + attn_bias[:, l, :, None, :], a)
-            amp_l = amp[:, l, :, None, None]
-            a = torch.where(edit & (amp_l != 0), a + amp_l * amp_mask[:, l, None, None, :] * a.abs(), a)
-            A = torch.softmax(torch.where(allowed, a, torch.full_like(a, NEG)), -1)
-            k_l = focus_k[:, l, None, None]
-            A = torch.where(rowm & (k_l[..., None] > 0),
-                            focus(A, vis, focus_logw[:, l, None, None, :], k_l, query_mask[:, l, None, None, :]), A)
-            frac = redist[:, l, :, None, None]
-            moved, gate = redistribute(A, vis, sink_mask[:, l, None, None, :], target_mask[:, l, None, None, :],
-                                       frac, redist_gate[:, l, 0, None, None, None], redist_gate[:, l, 1, None, None, None])
-            A = torch.where(rowm & gate & (frac > 0), moved, A)
-            m = mix[:, l, :, None, None]
-            cf = counterfactual(A, allowed.float(), mix_mode[:, None, None, None], mix_alt[:, l, :, None, :],
-                                mix_perm[:, None, None, :])
-            A = torch.where(rowm & (m != 0), (1 - m) * A + m * cf, A)
-            attn_last.append(A[:, :, -1])
-            attn_query.append(A.mean(1))
-            heads_all.append(A)
-            o = A @ v                                                                            # [B,H,T,Dh]
-            head_out.append(o[:, :, -1])
-            alpha = pair_alpha[:, l]
-            active = (pair_row >= 0) & (alpha != 1)
-            sel = pair_heads(o[:, :, -1], pair_row) & active[:, None]                            # [B,H]
-            chosen.append(sel.float())
-            o = torch.where(rowm & sel[:, :, None, None], o * alpha[:, None, None, None], o)
-            o = torch.where(rowm, o * head_scale[:, l, :, None, None], o)
-            x = x + att.merge(o)
+        if ed & {"focus", "redist"}:
+            vis = i["visual_mask"][:, None, None, :]
+        if "mix" in ed:
+            allowed_f = allowed.float()
+            mode = i["mix_mode"][:, None, None, None]
+            perm = i["mix_perm"][:, None, None, :]
+        # per-layer controls reshaped once to their broadcast rank, so that a layer takes its slice with one Gather
+        # instead of Gather + Unsqueeze chains: [B,L,H] -> [B,L,H,1,1], [B,L,S] -> [B,L,1,1,S], [B,L,H,S] -> [B,L,H,1,S]
+        nl = len(self.lm.layers)
+        per_head = lambda n: _Reshape.apply(i[n], (-1, nl, h, 1, 1))
+        per_key = lambda n: _Reshape.apply(i[n], (0, nl, 1, 1, -1))
+        c = {}
+        if "attn_bias" in ed:
+            c["attn_bias"] = _Reshape.apply(i["attn_bias"], (0, nl, h, 1, -1))
+        if "amp" in ed:
+            c["amp"], c["amp_mask"] = per_head("amp"), per_key("amp_mask")
+        if "focus" in ed:
+            c["focus_k"] = _Reshape.apply(i["focus_k"], (-1, nl, 1, 1))
+            c["focus_logw"], c["query_mask"] = per_key("focus_logw"), per_key("query_mask")
+        if "redist" in ed:
+            c["redist"], c["sink_mask"], c["target_mask"] = per_head("redist"), per_key("sink_mask"), per_key("target_mask")
+            c["redist_gate"] = _Reshape.apply(i["redist_gate"], (-1, nl, 2, 1, 1, 1))
+        if "mix" in ed:
+            c["mix"], c["mix_alt"] = per_head("mix"), _Reshape.apply(i["mix_alt"], (0, nl, h, 1, -1))
+        if "head_scale" in ed:
+            c["head_scale"] = per_head("head_scale")
+        out = {k: [] for k in ("present_kv", "attn_last", "attn_query", "attn_heads", "head_out", "sink_score",
+                               "pair_heads")}
+        for l, layer in enumerate(self.lm.layers):
+            if "sink_score" in pr:
+                rms = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+                out["sink_score"].append(torch.index_select(rms, 2, self.sink_dims).abs().amax(-1))  # [B,T]
+            att = layer.self_attn
+            y = layer.input_layernorm(x)
+            q = rotate(heads(att.q_proj(y)), cos, sin, dh)
+            k = torch.cat([past_kv[l, 0], rotate(heads(att.k_proj(y)), cos, sin, dh)], 2)
+            v = torch.cat([past_kv[l, 1], heads(att.v_proj(y))], 2)
+            out["present_kv"].append(torch.stack([k, v]))
+            a = q @ k.transpose(-1, -2) / math.sqrt(dh)                                  # [B,H,T,S]
+            if "attn_bias" in ed:
+                a = torch.where(edit, a + c["attn_bias"][:, l], a)
+            if "amp" in ed:
+                amp_l = c["amp"][:, l]
+                a = torch.where(edit & (amp_l != 0), a + amp_l * c["amp_mask"][:, l] * a.abs(), a)
+            A = torch.softmax(torch.where(allowed, a, _NEG), -1)
+            if "focus" in ed:
+                k_l = c["focus_k"][:, l]
+                A = torch.where(rowm & (k_l[..., None] > 0), focus(A, vis, c["focus_logw"][:, l], k_l, c["query_mask"][:, l]), A)
+            if "redist" in ed:
+                frac = c["redist"][:, l]
+                gate_l = c["redist_gate"][:, l]
+                moved, gate = redistribute(A, vis, c["sink_mask"][:, l], c["target_mask"][:, l], frac, gate_l[:, 0],
+                                           gate_l[:, 1])
+                A = torch.where(rowm & gate & (frac > 0), moved, A)
+            if "mix" in ed:
+                m = c["mix"][:, l]
+                cf = counterfactual(A, allowed_f, mode, c["mix_alt"][:, l], perm)
+                A = torch.where(rowm & (m != 0), (1 - m) * A + m * cf, A)
+            if "attn_last" in pr:
+                out["attn_last"].append(A[:, :, -1])
+            if "attn_query" in pr:
+                out["attn_query"].append(A.mean(1))
+            if "attn_heads" in pr:
+                out["attn_heads"].append(A)
+            o = A @ v                                                                    # [B,H,T,Dh]
+            if "head_out" in pr:
+                out["head_out"].append(o[:, :, -1])
+            if "pair" in ed:
+                alpha = i["pair_alpha"][:, l]
+                pair_row = i["pair_row"]
+                active = (pair_row >= 0) & (alpha != 1)
+                sel = pair_heads(o[:, :, -1], pair_row) & active[:, None]                # [B,H]
+                out["pair_heads"].append(sel.float())
+                o = torch.where(rowm & sel[:, :, None, None], o * alpha[:, None, None, None], o)
+            if "head_scale" in ed:
+                o = torch.where(rowm, o * c["head_scale"][:, l], o)
+            x = x + att.o_proj(_Reshape.apply(o.transpose(1, 2), (0, -1, h * dh)))
             x = x + layer.mlp(layer.post_attention_layernorm(x))
-        logits = self.lm.lm_head(self.lm.norm(x[:, -1]))
-        attn_heads = torch.index_select(torch.stack(heads_all), 0, probe_layer.reshape(1))[0]
-        return (logits, torch.stack(presents), torch.stack(attn_last, 1), torch.stack(attn_query, 1), attn_heads,
-                torch.stack(head_out, 1), torch.stack(sinks, 1), torch.stack(chosen, 1))
+        res = {"logits": self.lm.lm_head(self.lm.norm(x[:, -1])), "present_kv": torch.stack(out["present_kv"])}
+        for name in ("attn_last", "attn_query", "head_out", "sink_score", "pair_heads"):
+            if out[name]:
+                res[name] = torch.stack(out[name], 1)
+        if out["attn_heads"]:
+            res["attn_heads"] = torch.index_select(torch.stack(out["attn_heads"]), 0, i["probe_layer"].reshape(1))[0]
+        return tuple(res[n] for n in self.outputs)
 
 
 class _Reshape(torch.autograd.Function):

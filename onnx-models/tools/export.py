@@ -3,12 +3,14 @@
     /usr/bin/python3 onnx-models/tools/export.py --checkpoint /tmp/shapes-train/checkpoint.pt --out onnx-models/shapes-vlm
     /usr/bin/python3 onnx-models/tools/export.py --llava-dir path/to/llava-1.5 --out /tmp/llava-export
 
-Writes vision.onnx, embed.onnx, decoder.onnx, model.json and tokenizer.json (the latter only for our own
-model; a LLaVA directory brings its own tokenizer.json, which is copied when present).
+Writes vision.onnx, embed.onnx, decoder.onnx, decoder_plain.onnx, the decoder variants (abi.DECODER_VARIANTS, with
+their shared decoder_variants.weights), model.json and tokenizer.json (the latter only for our own model; a LLaVA
+directory brings its own tokenizer.json, which is copied when present).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -16,12 +18,14 @@ import warnings
 
 import numpy as np
 import onnx
+from onnx.external_data_helper import set_external_data
 import torch
 
 import safetensors_io
 import text
-from abi import DECODER_INPUTS, DECODER_OUTPUTS, PLAIN_INPUTS, PLAIN_OUTPUTS, VISION_INPUTS, VISION_OUTPUTS, \
-    DecoderAbi, EmbedAbi, PlainDecoder, VisionAbi, neutral_decoder_inputs, neutral_vision_inputs
+from abi import DECODER_INPUTS, DECODER_OUTPUTS, DECODER_VARIANTS, PLAIN_INPUTS, PLAIN_OUTPUTS, VISION_INPUTS, \
+    VISION_OUTPUTS, DecoderAbi, EmbedAbi, PlainDecoder, VisionAbi, neutral_decoder_inputs, neutral_vision_inputs, \
+    variant_io
 from vlm import Config, Vlm
 
 OPSET = 17
@@ -84,10 +88,17 @@ def export_graphs(model: Vlm, out: str, sink_dims, feature_layers: int):
     torch.onnx.export(DecoderAbi(model, sink_dims).eval(), tuple(dec_in[k] for k in DECODER_INPUTS),
                       os.path.join(out, "decoder.onnx"), input_names=DECODER_INPUTS, output_names=DECODER_OUTPUTS,
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
+    for name, (edits, probes) in DECODER_VARIANTS.items():
+        ins, outs = variant_io(edits, probes)
+        torch.onnx.export(DecoderAbi(model, sink_dims, edits, probes).eval(), tuple(dec_in[k] for k in ins),
+                          os.path.join(out, name + ".onnx"), input_names=ins, output_names=outs,
+                          dynamic_axes={k: v for k, v in dyn.items() if k in ins + outs},
+                          opset_version=OPSET, do_constant_folding=True)
     torch.onnx.export(PlainDecoder(model).eval(), tuple(dec_in[k] for k in PLAIN_INPUTS),
                       os.path.join(out, "decoder_plain.onnx"), input_names=PLAIN_INPUTS, output_names=PLAIN_OUTPUTS,
                       dynamic_axes={k: v for k, v in dyn.items() if k in PLAIN_INPUTS + PLAIN_OUTPUTS},
                       opset_version=OPSET, do_constant_folding=True)
+    share_weights(out, [n + ".onnx" for n in DECODER_VARIANTS], VARIANT_WEIGHTS)
     pix = torch.randn(2, 3, c.image_size, c.image_size)
     vin = neutral_vision_inputs(c, pix, feature_layers)
     torch.onnx.export(VisionAbi(model, feature_layers).eval(), tuple(vin[k] for k in VISION_INPUTS),
@@ -99,8 +110,36 @@ def export_graphs(model: Vlm, out: str, sink_dims, feature_layers: int):
     torch.onnx.export(EmbedAbi(model).eval(), (torch.tensor([[1, 2, 3]]),), os.path.join(out, "embed.onnx"),
                       input_names=["input_ids"], output_names=["embeds"],
                       dynamic_axes={"input_ids": {0: "B", 1: "T"}, "embeds": {0: "B", 1: "T"}}, opset_version=OPSET)
-    for f in ("decoder.onnx", "decoder_plain.onnx", "vision.onnx", "embed.onnx"):
+    for f in ["decoder.onnx", "decoder_plain.onnx", "vision.onnx", "embed.onnx"] + [n + ".onnx" for n in DECODER_VARIANTS]:
         onnx.checker.check_model(os.path.join(out, f))
+
+
+VARIANT_WEIGHTS = "decoder_variants.weights"
+
+
+def share_weights(out, graphs, data_file):
+    """Moves the large initializers of `graphs` into one external-data file, each distinct tensor stored once: the
+    variants hold the same weights, so they cost one copy of the decoder's weights on disk instead of one each.
+    Offsets are page-aligned so that ONNX Runtime may map them."""
+    blob, at = bytearray(), {}
+    for name in graphs:
+        path = os.path.join(out, name)
+        m = onnx.load(path)
+        for init in m.graph.initializer:
+            raw = init.raw_data
+            if len(raw) < 1024:
+                continue
+            key = (init.data_type, tuple(init.dims), hashlib.sha256(raw).hexdigest())
+            if key not in at:
+                blob.extend(b"\0" * (-len(blob) % 4096))
+                at[key] = len(blob)
+                blob.extend(raw)
+            set_external_data(init, data_file, at[key], len(raw))
+            init.ClearField("raw_data")
+            init.data_location = onnx.TensorProto.EXTERNAL
+        onnx.save(m, path)
+    with open(os.path.join(out, data_file), "wb") as f:
+        f.write(blob)
 
 
 def model_json(c: Config, sink_dims, feature_layers, mean, std, template, specials, extra=None):
@@ -119,6 +158,8 @@ def model_json(c: Config, sink_dims, feature_layers, mean, std, template, specia
         "special_tokens": specials,
         "sink_dims": list(sink_dims),
         "calibration": {},
+        "decoder_variants": {name: dict(zip(("inputs", "outputs"), variant_io(edits, probes)), file=name + ".onnx")
+                             for name, (edits, probes) in DECODER_VARIANTS.items()},
     }
     d.update(extra or {})
     return d

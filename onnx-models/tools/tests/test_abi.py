@@ -58,6 +58,35 @@ class NeutralIdentityTest(unittest.TestCase):
             for i, j in ((0, 0), (1, 1), (2, 2)):
                 torch.testing.assert_close(plain[j], full[i], atol=0, rtol=0)
 
+    def test_decoder_variants_equal_the_full_decoder_bit_for_bit(self):
+        """Each variant, given random values for the controls it takes, equals decoder.onnx's module with those values
+        and every other control neutral, on the outputs it has (prefill with left padding, then a decode step)."""
+        m = model()
+        c = m.c
+        e, pos, km = padded_batch(c)
+        b, t = e.shape[:2]
+        L, H = c.text_layers, c.text_heads
+        torch.manual_seed(1)
+        r = lambda *sh: torch.rand(*sh)
+        sink = (r(b, L, t) > 0.7).float()
+        edits = dict(row_mask=(r(b, t) > 0.3).float(), visual_mask=(r(b, t) > 0.5).float(), attn_bias=r(b, L, H, t),
+                     amp=r(b, L, H), amp_mask=r(b, L, t), redist=r(b, L, H),
+                     redist_gate=torch.stack([r(b, L) * 0.2, 0.5 + r(b, L)], -1), sink_mask=sink,
+                     target_mask=(r(b, L, t) > 0.5).float() * (1 - sink), focus_logw=r(b, L, t),
+                     focus_k=torch.randint(0, 3, (b, L)), query_mask=(r(b, L, t) > 0.6).float(),
+                     head_scale=2 * r(b, L, H), probe_layer=torch.tensor(1))
+        full = DecoderAbi(m, [0, 5])
+        for name, (ed, pr) in abi.DECODER_VARIANTS.items():
+            v = DecoderAbi(m, [0, 5], ed, pr)
+            inp = neutral_decoder_inputs(c, e, pos, km)
+            inp.update({k: x for k, x in edits.items() if k in v.inputs})
+            with torch.no_grad():
+                want = dict(zip(abi.DECODER_OUTPUTS, full(**inp)))
+                got = v(**{k: inp[k] for k in v.inputs})
+            self.assertEqual(list(v.outputs), [o for o in abi.DECODER_OUTPUTS if o in v.outputs])
+            for o, x in zip(v.outputs, got):
+                torch.testing.assert_close(x, want[o], atol=0, rtol=0, msg=f"{name} {o}")
+
     def test_neutral_vision_equals_plain_tower(self):
         m = model()
         px = torch.randn(2, 3, m.c.image_size, m.c.image_size)

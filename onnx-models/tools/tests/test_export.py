@@ -62,6 +62,9 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(list(outs), abi.PLAIN_OUTPUTS)
         _, ins, outs = io(os.path.join(self.tmp.name, "embed.onnx"))
         self.assertEqual(ins["input_ids"], ["B", "T"])
+        for name, (edits, probes) in abi.DECODER_VARIANTS.items():
+            _, ins, outs = io(os.path.join(self.tmp.name, name + ".onnx"))
+            self.assertEqual((list(ins), list(outs)), abi.variant_io(edits, probes))
 
     def test_shipped_model_matches_model_json(self):
         with open(os.path.join(SHIPPED, "model.json")) as f:

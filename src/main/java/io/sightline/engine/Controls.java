@@ -3,14 +3,17 @@ package io.sightline.engine;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import java.nio.Buffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.BitSet;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.ToIntFunction;
 
 /**
@@ -26,6 +29,14 @@ public final class Controls implements AutoCloseable {
             REDIST = "redist", REDIST_GATE = "redist_gate", SINK_MASK = "sink_mask", TARGET_MASK = "target_mask",
             FOCUS_LOGW = "focus_logw", FOCUS_K = "focus_k", QUERY_MASK = "query_mask", HEAD_SCALE = "head_scale",
             PAIR_ROW = "pair_row", PAIR_ALPHA = "pair_alpha", PROBE_LAYER = "probe_layer";
+
+    /** The inputs each decoder slot writes (a graph without them runs that slot at its neutral value). */
+    private static final Map<Slot, List<String>> INPUTS = new EnumMap<>(Map.of(
+            Slot.ATTN_BIAS, List.of(ATTN_BIAS), Slot.HEAD_SCALE, List.of(HEAD_SCALE), Slot.AMP, List.of(AMP, AMP_MASK),
+            Slot.MIX, List.of(MIX, MIX_MODE, MIX_ALT, MIX_PERM),
+            Slot.REDIST, List.of(VISUAL_MASK, REDIST, REDIST_GATE, SINK_MASK, TARGET_MASK),
+            Slot.FOCUS, List.of(VISUAL_MASK, FOCUS_LOGW, FOCUS_K, QUERY_MASK), Slot.PAIR, List.of(PAIR_ROW, PAIR_ALPHA),
+            Slot.QUERY_ROWS, List.of(ROW_MASK), Slot.PROBE_LAYER, List.of(PROBE_LAYER)));
 
     final ModelDims d;
     final int rows;
@@ -153,39 +164,64 @@ public final class Controls implements AutoCloseable {
         }
     }
 
-    /** The control tensors by ABI input name, backed by the arena's buffers; {@link #close()} frees them. */
-    public Map<String, OnnxTensor> tensors(OrtEnvironment env) throws OrtException {
-        if (tensors.isEmpty()) {
-            long b = rows;
-            long l = d.layers();
-            long h = d.heads();
-            long s = keys;
-            put(env, ROW_MASK, rowMask, b, queries);
-            put(env, VISUAL_MASK, visualMask, b, s);
-            put(env, ATTN_BIAS, attnBias, b, l, h, s);
-            put(env, AMP, amp, b, l, h);
-            put(env, AMP_MASK, ampMask, b, l, s);
-            put(env, MIX, mix, b, l, h);
-            tensors.put(MIX_MODE, OnnxTensor.createTensor(env, mixMode, new long[] {b}));
-            put(env, MIX_ALT, mixAlt, b, l, h, s);
-            tensors.put(MIX_PERM, OnnxTensor.createTensor(env, mixPerm, new long[] {b, s}));
-            put(env, REDIST, redist, b, l, h);
-            put(env, REDIST_GATE, redistGate, b, l, 2);
-            put(env, SINK_MASK, sinkMask, b, l, s);
-            put(env, TARGET_MASK, targetMask, b, l, s);
-            put(env, FOCUS_LOGW, focusLogw, b, l, s);
-            tensors.put(FOCUS_K, OnnxTensor.createTensor(env, focusK, new long[] {b, l}));
-            put(env, QUERY_MASK, queryMask, b, l, s);
-            put(env, HEAD_SCALE, headScale, b, l, h);
-            tensors.put(PAIR_ROW, OnnxTensor.createTensor(env, pairRow, new long[] {b}));
-            put(env, PAIR_ALPHA, pairAlpha, b, l);
-            tensors.put(PROBE_LAYER, OnnxTensor.createTensor(env, probeLayer, new long[0]));
+    /**
+     * ABI inputs some writer set in this call; every other input holds its neutral value, so a graph without it
+     * computes the same.
+     */
+    Set<String> written() {
+        Set<String> out = new TreeSet<>();
+        writers.values().forEach(w -> w.keySet().forEach(slot -> out.addAll(INPUTS.getOrDefault(slot, List.of()))));
+        if (probeLayerWriter != null) {
+            out.add(PROBE_LAYER);
         }
-        return tensors;
+        return out;
     }
 
-    private void put(OrtEnvironment env, String name, FloatBuffer buf, long... shape) throws OrtException {
-        tensors.put(name, OnnxTensor.createTensor(env, buf, shape));
+    /** The control tensors by ABI input name, backed by the arena's buffers; {@link #close()} frees them. */
+    public Map<String, OnnxTensor> tensors(OrtEnvironment env) throws OrtException {
+        return tensors(env, Set.copyOf(OrtVlm.DECODER_INPUTS));
+    }
+
+    /**
+     * The control tensors among {@code names} (a decoder graph's inputs), made only for those: a small graph's call
+     * does not pay for tensors it does not take.
+     */
+    Map<String, OnnxTensor> tensors(OrtEnvironment env, Set<String> names) throws OrtException {
+        long b = rows;
+        long l = d.layers();
+        long h = d.heads();
+        long s = keys;
+        put(env, names, ROW_MASK, rowMask, b, queries);
+        put(env, names, VISUAL_MASK, visualMask, b, s);
+        put(env, names, ATTN_BIAS, attnBias, b, l, h, s);
+        put(env, names, AMP, amp, b, l, h);
+        put(env, names, AMP_MASK, ampMask, b, l, s);
+        put(env, names, MIX, mix, b, l, h);
+        put(env, names, MIX_MODE, mixMode, b);
+        put(env, names, MIX_ALT, mixAlt, b, l, h, s);
+        put(env, names, MIX_PERM, mixPerm, b, s);
+        put(env, names, REDIST, redist, b, l, h);
+        put(env, names, REDIST_GATE, redistGate, b, l, 2);
+        put(env, names, SINK_MASK, sinkMask, b, l, s);
+        put(env, names, TARGET_MASK, targetMask, b, l, s);
+        put(env, names, FOCUS_LOGW, focusLogw, b, l, s);
+        put(env, names, FOCUS_K, focusK, b, l);
+        put(env, names, QUERY_MASK, queryMask, b, l, s);
+        put(env, names, HEAD_SCALE, headScale, b, l, h);
+        put(env, names, PAIR_ROW, pairRow, b);
+        put(env, names, PAIR_ALPHA, pairAlpha, b, l);
+        put(env, names, PROBE_LAYER, probeLayer);
+        Map<String, OnnxTensor> out = new LinkedHashMap<>(tensors);
+        out.keySet().retainAll(names);
+        return out;
+    }
+
+    private void put(OrtEnvironment env, Set<String> names, String name, Buffer buf, long... shape)
+            throws OrtException {
+        if (names.contains(name) && !tensors.containsKey(name)) {
+            tensors.put(name, buf instanceof FloatBuffer f ? OnnxTensor.createTensor(env, f, shape)
+                    : OnnxTensor.createTensor(env, (LongBuffer) buf, shape));
+        }
     }
 
     private static FloatBuffer fill(FloatBuffer b, float v) {

@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,7 +12,9 @@ import java.util.Set;
 
 /**
  * Outputs of one decoder call, written by ONNX Runtime straight into arena buffers (pinned outputs): logits, the
- * new KV cache (adopted by {@link KvCache}) and the probes some footprint reads. Views handed out die with it.
+ * new KV cache (adopted by {@link KvCache}) and the probes some footprint reads. A probe the call's graph does not
+ * have reads as zeros: only pair_heads, on a graph without the pair edit, where it is zero by definition (see
+ * {@code Generator#decoderFor}). Views handed out die with it.
  */
 final class DecoderOutput implements Probes, AutoCloseable {
 
@@ -25,8 +28,8 @@ final class DecoderOutput implements Probes, AutoCloseable {
     private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
     private boolean open = true;
 
-    DecoderOutput(OrtEnvironment env, ModelDims d, RowPlan plan, Step step, Set<ProbeKind> wanted, RequestArena arena,
-                  OnnxTensor presentKv) throws OrtException {
+    DecoderOutput(OrtEnvironment env, ModelDims d, RowPlan plan, Step step, Set<ProbeKind> wanted,
+                  Set<String> graphOutputs, RequestArena arena, OnnxTensor presentKv) throws OrtException {
         this.d = d;
         this.plan = plan;
         this.rows = plan.rows();
@@ -49,7 +52,8 @@ final class DecoderOutput implements Probes, AutoCloseable {
                 case PAIR_HEADS -> new long[] {b, l, h};
                 case CLS_ATTN, VISION_ATTN -> throw new IllegalArgumentException(k + " is a vision probe");
             };
-            probes.put(k, pin(env, arena, k.output(), shape));
+            probes.put(k, graphOutputs.contains(k.output()) ? pin(env, arena, k.output(), shape)
+                    : zeros(arena, k.output(), shape));
         }
     }
 
@@ -60,6 +64,14 @@ final class DecoderOutput implements Probes, AutoCloseable {
         }
         FloatBuffer buf = arena.floats("out." + name, n);
         pinned.put(name, OnnxTensor.createTensor(env, buf, shape));
+        return buf;
+    }
+
+    private static FloatBuffer zeros(RequestArena arena, String name, long... shape) {
+        FloatBuffer buf = arena.floats("out." + name, Arrays.stream(shape).reduce(1, (x, y) -> x * y));
+        for (int i = 0; i < buf.limit(); i++) {
+            buf.put(i, 0f);
+        }
         return buf;
     }
 

@@ -14,6 +14,7 @@ import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -326,7 +327,6 @@ public final class Generator {
         int rows = batch.size();
         int t = call.queries();
         int s = call.keys();
-        boolean plain = plain(plan);
         List<Arm> arms = plan.callArms();
         try (TensorScope scope = new TensorScope();
              Controls controls = Controls.neutral(d, rows, t, s, arena, plan::index)) {
@@ -334,15 +334,16 @@ public final class Generator {
                 hook(a, () -> a.steerer.beforeCall(stepOf(a, call), new ArmControls(controls, a.index,
                         a.bound.intervention(), a.bound.footprint().writes(), r -> plan.spans(r, s))));
             }
-            Map<String, OnnxTensor> inputs = plain ? new HashMap<>() : new HashMap<>(controls.tensors(env));
+            Set<ProbeKind> probes = plan.decoderProbes();
+            OrtVlm.DecoderGraph graph = decoderFor(controls.written(), probes);
+            Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env, graph.inputs()));
             inputs.put("inputs_embeds", scope.add(embed(plan, call, imageEmbeds, arena)));
             inputs.put("position_ids", scope.add(positions(batch, call, arena)));
             inputs.put("key_mask", scope.add(keyMask(batch, s, arena)));
             inputs.put("past_kv", scope.add(kv.past(env)));
             OnnxTensor present = scope.add(kv.present(env, t));
-            OrtSession session = plain ? model.plainDecoder() : model.decoder();
-            try (DecoderOutput out = new DecoderOutput(env, d, plan, call, plan.decoderProbes(), arena, present);
-                 OrtSession.Result ignored = session.run(inputs, Set.of(), out.pinned(), run)) {
+            try (DecoderOutput out = new DecoderOutput(env, d, plan, call, probes, graph.outputs(), arena, present);
+                 OrtSession.Result ignored = graph.session().run(inputs, Set.of(), out.pinned(), run)) {
                 kv.adopt(t);
                 for (Arm a : arms) {
                     hook(a, () -> {
@@ -377,20 +378,19 @@ public final class Generator {
     }
 
     /**
-     * Whether this call may run decoder_plain.onnx: no live arm writes a decoder control or reads a probe other
-     * than attn_last, so every row is neutral and the plain graph gives the same outputs without the gated ops.
+     * The smallest decoder graph for a call that writes {@code written} and reads {@code probes} (decoder_plain when
+     * every row is neutral and only attn_last is read): all give the same outputs, the gated ops of edits nobody
+     * writes cost per-node time on every step. pair_heads needs no graph that has it unless the pair edit is
+     * written: without it the output is zero by definition, and DecoderOutput gives zeros.
      */
-    private boolean plain(RowPlan plan) {
-        if (model.plainDecoder() == null) {
-            return false;
-        }
-        for (Arm a : plan.liveArms()) {
-            if (a.bound.footprint().writes().stream().anyMatch(Slot::decoder)
-                    || a.bound.footprint().reads().stream().anyMatch(k -> k.decoder() && k != ProbeKind.ATTN_LAST)) {
-                return false;
+    private OrtVlm.DecoderGraph decoderFor(Set<String> written, Set<ProbeKind> probes) {
+        Set<String> outputs = new HashSet<>();
+        for (ProbeKind k : probes) {
+            if (k != ProbeKind.PAIR_HEADS || written.contains(Controls.PAIR_ROW)) {
+                outputs.add(k.output());
             }
         }
-        return true;
+        return model.decoderFor(written, outputs);
     }
 
     /**

@@ -25,11 +25,24 @@ import tools.jackson.databind.json.JsonMapper;
  * @param sinkDims       hidden dimensions that {@code sink_score} reads (VAR)
  * @param calibration    calibrated parameter defaults from calibration.json: method -> parameter -> value
  * @param decoderPlain   decoder_plain.onnx (the decoder without controls, for all-neutral calls); null if absent
+ * @param decoderVariants model.json {@code decoder_variants}: decoders with only some edits and probes, in the order
+ *                       listed (onnx-models/README.md "Decoder variants"); empty if none
  */
 public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, float[] mean, float[] std,
                           int[] grid, int patchSize, String promptTemplate, SpecialTokens specialTokens,
                           ModelDims dims, int[] sinkDims, Map<String, Object> calibration, Path vision, Path embed,
-                          Path decoder, Path decoderPlain, Path tokenizer) {
+                          Path decoder, Path decoderPlain, List<DecoderVariant> decoderVariants, Path tokenizer) {
+
+    /**
+     * One of model.json's {@code decoder_variants}: a decoder graph whose inputs and outputs are subsets of
+     * decoder.onnx's, the same arithmetic with the other edits at their neutral values.
+     */
+    public record DecoderVariant(String name, Path file, List<String> inputs, List<String> outputs) {
+        public DecoderVariant {
+            inputs = List.copyOf(inputs);
+            outputs = List.copyOf(outputs);
+        }
+    }
 
     /** The ABI version this engine speaks (onnx-models/README.md). */
     public static final int ABI_VERSION = 1;
@@ -74,7 +87,7 @@ public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, 
                 req(image, "patch_size").asInt(), template, special, dims, ints(req(m, "sink_dims")),
                 calibration(dir), existing(dir, files, "vision"), existing(dir, files, "embed"),
                 existing(dir, files, "decoder"), files.has("decoder_plain") ? existing(dir, files, "decoder_plain") : null,
-                existing(dir, files, "tokenizer"));
+                variants(dir, m.path("decoder_variants")), existing(dir, files, "tokenizer"));
     }
 
     /** The text before and after {@code {prompt}} in the template. */
@@ -97,6 +110,19 @@ public record ModelBundle(Path dir, String name, int abiVersion, int imageSize, 
             throw new EngineFailureException("model file missing: " + p);
         }
         return p;
+    }
+
+    private static List<DecoderVariant> variants(Path dir, JsonNode variants) {
+        List<DecoderVariant> out = new ArrayList<>();
+        variants.properties().forEach(e -> out.add(new DecoderVariant(e.getKey(), existing(dir, e.getValue(), "file"),
+                strings(req(e.getValue(), "inputs")), strings(req(e.getValue(), "outputs")))));
+        return List.copyOf(out);
+    }
+
+    private static List<String> strings(JsonNode a) {
+        List<String> out = new ArrayList<>();
+        a.forEach(n -> out.add(n.asString()));
+        return out;
     }
 
     private static int[] ints(JsonNode a) {

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -13,8 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The ONNX Runtime sessions of a model bundle (vision, embed, decoder, decoder_plain), opened together and closed
- * together, and embed.onnx's table read at open.
+ * The ONNX Runtime sessions of a model bundle (vision, embed, decoder, decoder_plain, the decoder variants), opened
+ * together and closed together, and embed.onnx's table read at open.
  * Thread-safe for concurrent runs (ORT sessions are); {@link #close()} must come after the last run.
  */
 public final class OrtVlm implements AutoCloseable {
@@ -39,20 +40,30 @@ public final class OrtVlm implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession vision;
     private final OrtSession embed;
-    private final OrtSession decoder;
-    private final OrtSession plainDecoder;     // null when the bundle has no decoder_plain.onnx
+    private final List<DecoderGraph> decoders; // smallest first: decoder_plain, the variants, decoder.onnx last
     private final float[] embeddings;          // [V,D]
     private final String executionProvider;
     private boolean closed;
 
-    private OrtVlm(ModelBundle bundle, OrtEnvironment env, OrtSession vision, OrtSession embed, OrtSession decoder,
-                   OrtSession plainDecoder, String executionProvider) {
+    /**
+     * A decoder graph: decoder.onnx or one with a subset of its inputs and outputs (decoder_plain, a variant), the
+     * same arithmetic with the edits it lacks at their neutral values.
+     */
+    record DecoderGraph(String name, OrtSession session, Set<String> inputs, Set<String> outputs) {
+
+        /** Whether a call that writes {@code controls} (ABI input names) and reads {@code probes} can run here. */
+        boolean covers(Set<String> controls, Set<String> probes) {
+            return inputs.containsAll(controls) && outputs.containsAll(probes);
+        }
+    }
+
+    private OrtVlm(ModelBundle bundle, OrtEnvironment env, OrtSession vision, OrtSession embed,
+                   List<DecoderGraph> decoders, String executionProvider) {
         this.bundle = bundle;
         this.env = env;
         this.vision = vision;
         this.embed = embed;
-        this.decoder = decoder;
-        this.plainDecoder = plainDecoder;
+        this.decoders = decoders;
         this.executionProvider = executionProvider;
         this.embeddings = new float[bundle.dims().vocab() * bundle.dims().hidden()];
     }
@@ -66,7 +77,7 @@ public final class OrtVlm implements AutoCloseable {
         String provider = options.executionProvider();
         OrtSession vision = null;
         OrtSession embed = null;
-        OrtSession decoder = null;
+        List<DecoderGraph> decoders = new ArrayList<>();
         try {
             if (provider.equals("cuda")) {
                 try {
@@ -82,22 +93,29 @@ public final class OrtVlm implements AutoCloseable {
                 vision = session(env, bundle.vision().toString(), options, false);
             }
             embed = session(env, bundle.embed().toString(), options, cuda);
-            decoder = session(env, bundle.decoder().toString(), options, cuda);
-            OrtSession plain = bundle.decoderPlain() == null ? null
-                    : session(env, bundle.decoderPlain().toString(), options, cuda);
-            OrtVlm vlm = new OrtVlm(bundle, env, vision, embed, decoder, plain, provider);
+            if (bundle.decoderPlain() != null) {
+                decoders.add(new DecoderGraph("decoder_plain", session(env, bundle.decoderPlain().toString(), options,
+                        cuda), Set.copyOf(PLAIN_INPUTS), Set.copyOf(PLAIN_OUTPUTS)));
+            }
+            for (ModelBundle.DecoderVariant v : bundle.decoderVariants()) {
+                decoders.add(new DecoderGraph(v.name(), session(env, v.file().toString(), options, cuda),
+                        Set.copyOf(v.inputs()), Set.copyOf(v.outputs())));
+            }
+            decoders.add(new DecoderGraph("decoder", session(env, bundle.decoder().toString(), options, cuda),
+                    Set.copyOf(DECODER_INPUTS), Set.copyOf(DECODER_OUTPUTS)));
+            OrtVlm vlm = new OrtVlm(bundle, env, vision, embed, List.copyOf(decoders), provider);
             vlm.checkAbi();
             vlm.readEmbeddings();
             return vlm;
         } catch (OrtException e) {
             closeQuietly(vision);
             closeQuietly(embed);
-            closeQuietly(decoder);
+            decoders.forEach(g -> closeQuietly(g.session()));
             throw new EngineFailureException("opening " + bundle.dir(), -1, e);
         } catch (RuntimeException e) {
             closeQuietly(vision);
             closeQuietly(embed);
-            closeQuietly(decoder);
+            decoders.forEach(g -> closeQuietly(g.session()));
             throw e;
         }
     }
@@ -117,16 +135,19 @@ public final class OrtVlm implements AutoCloseable {
     }
 
     private void checkAbi() throws OrtException {
-        check("decoder", decoder.getInputInfo().keySet(), DECODER_INPUTS, "inputs");
-        check("decoder", decoder.getOutputInfo().keySet(), DECODER_OUTPUTS, "outputs");
+        for (DecoderGraph g : decoders) {
+            // a variant's lists come from model.json: they must be ABI names, and what the graph really has
+            if (!DECODER_INPUTS.containsAll(g.inputs()) || !DECODER_OUTPUTS.containsAll(g.outputs())) {
+                close();
+                throw new EngineFailureException(g.name() + ": model.json lists inputs or outputs outside decoder.onnx's ABI");
+            }
+            check(g.name(), g.session().getInputInfo().keySet(), List.copyOf(g.inputs()), "inputs");
+            check(g.name(), g.session().getOutputInfo().keySet(), List.copyOf(g.outputs()), "outputs");
+        }
         check("vision", vision.getInputInfo().keySet(), VISION_INPUTS, "inputs");
         check("vision", vision.getOutputInfo().keySet(), VISION_OUTPUTS, "outputs");
         check("embed", embed.getInputInfo().keySet(), EMBED_INPUTS, "inputs");
         check("embed", embed.getOutputInfo().keySet(), EMBED_OUTPUTS, "outputs");
-        if (plainDecoder != null) {
-            check("decoder_plain", plainDecoder.getInputInfo().keySet(), PLAIN_INPUTS, "inputs");
-            check("decoder_plain", plainDecoder.getOutputInfo().keySet(), PLAIN_OUTPUTS, "outputs");
-        }
     }
 
     private void check(String graph, Set<String> actual, List<String> expected, String what) {
@@ -175,13 +196,22 @@ public final class OrtVlm implements AutoCloseable {
         return embeddings;
     }
 
-    OrtSession decoder() {
-        return decoder;
+    /**
+     * The first decoder graph, smallest first, that has every control input a call writes and every probe it reads;
+     * decoder.onnx, last, has them all.
+     */
+    DecoderGraph decoderFor(Set<String> controls, Set<String> probes) {
+        for (DecoderGraph g : decoders) {
+            if (g.covers(controls, probes)) {
+                return g;
+            }
+        }
+        throw new IllegalStateException("decoder.onnx lacks " + controls + " or " + probes);
     }
 
-    /** decoder_plain.onnx, or null: same outputs as a neutral decoder call without the gated ops' cost. */
-    OrtSession plainDecoder() {
-        return plainDecoder;
+    /** The decoder graphs, smallest first (decoder.onnx last). */
+    List<DecoderGraph> decoders() {
+        return decoders;
     }
 
     /** Idempotent. */
@@ -191,8 +221,7 @@ public final class OrtVlm implements AutoCloseable {
             return;
         }
         closed = true;
-        closeQuietly(plainDecoder);
-        closeQuietly(decoder);
+        decoders.forEach(g -> closeQuietly(g.session()));
         closeQuietly(embed);
         closeQuietly(vision);
     }

@@ -5,32 +5,25 @@ package io.sightline.engine;
  * scales multiply); exclusive slots take one writer per row, a second one is a {@link ControlConflictException}.
  */
 public enum Slot {
-    ATTN_BIAS(true, true), HEAD_SCALE(true, true), PATCH_SCALE(true, false),
-    AMP(false, true), MIX(false, true), REDIST(false, true), FOCUS(false, true), PAIR(false, true),
-    VISION_MIX(false, false),
+    ATTN_BIAS(true), HEAD_SCALE(true), PATCH_SCALE(true),
+    AMP(false), MIX(false), REDIST(false), FOCUS(false), PAIR(false),
+    VISION_MIX(false),
     /** the pixels of an own-image branch row (VCD's noise) */
-    PIXELS(false, false),
+    PIXELS(false),
     /** row_mask: which query rows of a call the edits touch. */
-    QUERY_ROWS(false, true),
+    QUERY_ROWS(false),
     /** probe_layer of the decoder call: one value per call. */
-    PROBE_LAYER(false, true),
+    PROBE_LAYER(false),
     /** combining branch logits into the base row's; at most one per arm. */
-    LOGITS(false, false);
+    LOGITS(false);
 
     private final boolean stackable;
-    private final boolean decoder;
 
-    Slot(boolean stackable, boolean decoder) {
+    Slot(boolean stackable) {
         this.stackable = stackable;
-        this.decoder = decoder;
     }
 
     public boolean stackable() {
         return stackable;
-    }
-
-    /** Whether the slot is an input of decoder.onnx (a call whose arms write none of these may run decoder_plain). */
-    public boolean decoder() {
-        return decoder;
     }
 }
