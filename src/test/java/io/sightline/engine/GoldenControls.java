@@ -48,22 +48,14 @@ final class GoldenControls implements Intervention<GoldenControls.Params> {
     }
 
     @Override
-
     public String paper() {
-
         return "";
-
     }
-
 
     @Override
-
     public String summary() {
-
         return "test intervention";
-
     }
-
 
     @Override
     public Params defaults() {

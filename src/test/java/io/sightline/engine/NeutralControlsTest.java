@@ -31,22 +31,14 @@ class NeutralControlsTest {
         }
 
         @Override
-
         public String paper() {
-
             return "";
-
         }
-
 
         @Override
-
         public String summary() {
-
             return "test intervention";
-
         }
-
 
         @Override
         public Params defaults() {

@@ -65,22 +65,14 @@ public final class DecodeBench {
         }
 
         @Override
-
         public String paper() {
-
             return "";
-
         }
-
 
         @Override
-
         public String summary() {
-
             return "test intervention";
-
         }
-
 
         @Override
         public Params defaults() {
