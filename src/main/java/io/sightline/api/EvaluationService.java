@@ -29,8 +29,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Evaluations end to end on the API side: admit a request (nothing stored on refusal), store the evaluation with
- * all its items as one transaction for the workers to claim, and read evaluations back with their progress and a
- * report recomputed from the stored answers.
+ * all its items as one transaction for the workers to claim, and read the caller's team's evaluations back with
+ * their progress and a report recomputed from the stored answers (another team's id is a 404 like an unknown one).
  */
 public final class EvaluationService {
 
@@ -115,7 +115,7 @@ public final class EvaluationService {
 
     /** The evaluation with its report over the items done so far. */
     public Mono<EvaluationView> find(UUID id) {
-        return store.find(id)
+        return store.findVisible(id)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no evaluation with id " + id)))
                 .flatMap(e -> Mono.zip(store.payloads(id), store.results(id, 0, Integer.MAX_VALUE))
                         .publishOn(Schedulers.boundedElastic())
@@ -128,7 +128,7 @@ public final class EvaluationService {
     }
 
     public Mono<EvaluationItemView.Page> items(UUID id, int page, int size) {
-        return store.find(id)
+        return store.findVisible(id)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no evaluation with id " + id)))
                 .flatMap(e -> store.items(id, page, size))
                 .map(p -> new EvaluationItemView.Page(p.items().stream().map(i -> EvaluationItemView.of(i, json)).toList(),
@@ -137,7 +137,7 @@ public final class EvaluationService {
 
     /** Every item's rows, one per item and arm, as CSV (RFC 4180). */
     public Mono<String> csv(UUID id) {
-        return store.find(id)
+        return store.findVisible(id)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no evaluation with id " + id)))
                 .flatMap(e -> store.items(id, 0, e.totalItems()))
                 .map(p -> {
@@ -159,7 +159,7 @@ public final class EvaluationService {
 
     /** Cancels an open evaluation; cancelling a cancelled one again is a no-op, an ended one is a conflict. */
     public Mono<EvaluationView> cancel(UUID id) {
-        return store.find(id)
+        return store.findVisible(id)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no evaluation with id " + id)))
                 .flatMap(e -> store.cancel(id).flatMap(cancelled -> cancelled || e.status().equals("cancelled")
                         ? find(id)

@@ -18,6 +18,11 @@ import reactor.core.publisher.Mono;
  * {@code FOR UPDATE SKIP LOCKED} and a lease; a lease that runs out makes the item claimable again. An item's
  * results and its {@code done} mark are written in one transaction by whichever worker marks it done first, so an
  * item run twice (lost lease, two instances) still has exactly one result per arm.
+ * <p>
+ * Evaluations belong to the team that created them (db/migration/V6__evaluation_teams.sql). The API reaches one only
+ * through {@link #findVisible} and {@link #list}, which read within the caller's {@link TeamScope}, and then reads
+ * its items and results by that id. The worker runs outside any request, over every team's evaluations: the methods
+ * it calls ({@link #claim}, {@link #find}, {@link #complete}, ...) need no scope.
  */
 public final class EvaluationStore {
 
@@ -42,11 +47,19 @@ public final class EvaluationStore {
         this.images = images;
     }
 
-    /** Stores the images, the evaluation ({@code queued}) and all its items ({@code pending}) in one transaction. */
+    /**
+     * Stores the images, the evaluation ({@code queued}, for the caller's team) and all its items ({@code pending}) in
+     * one transaction.
+     */
     public Mono<Void> create(NewEvaluation e, List<ImageRecord> itemImages) {
-        var insert = db.sql("""
-                        INSERT INTO evaluations (id, status, set_name, kind, request, synonyms, total_items)
-                        VALUES (:id, 'queued', :setName, :kind, CAST(:request AS json), CAST(:synonyms AS json), :total)""")
+        return TeamScope.current().flatMap(scope -> create(e, itemImages, scope));
+    }
+
+    private Mono<Void> create(NewEvaluation e, List<ImageRecord> itemImages, TeamScope scope) {
+        var insert = scope.bindOwner(db.sql("""
+                        INSERT INTO evaluations (id, status, set_name, kind, request, synonyms, total_items, team)
+                        VALUES (:id, 'queued', :setName, :kind, CAST(:request AS json), CAST(:synonyms AS json), :total,
+                                :team)"""))
                 .bind("id", e.id())
                 .bind("setName", e.setName())
                 .bind("kind", e.kind())
@@ -198,18 +211,34 @@ public final class EvaluationStore {
                 .fetch().rowsUpdated().map(n -> n > 0);
     }
 
+    /** The evaluation, whichever team's: the worker's read, outside any request. */
     public Mono<StoredEvaluation> find(UUID id) {
         return db.sql(SELECT_EVALUATION + " WHERE e.id = :id").bind("id", id).map(EvaluationStore::evaluation).one();
     }
 
-    /** Newest first. */
+    /** The evaluation, or empty when it does not exist or belongs to another team than the caller's. */
+    public Mono<StoredEvaluation> findVisible(UUID id) {
+        return TeamScope.current().flatMap(scope -> scope.bind(db.sql(SELECT_EVALUATION + " WHERE e.id = :id AND "
+                                + scope.where("e.team"))
+                        .bind("id", id))
+                .map(EvaluationStore::evaluation)
+                .one());
+    }
+
+    /** The caller's team's evaluations, newest first. */
     public Mono<EvaluationPage> list(int page, int size) {
-        Mono<List<StoredEvaluation>> items = db.sql(SELECT_EVALUATION
-                        + " ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset")
+        return TeamScope.current().flatMap(scope -> list(page, size, scope));
+    }
+
+    private Mono<EvaluationPage> list(int page, int size, TeamScope scope) {
+        String where = " WHERE " + scope.where("e.team");
+        Mono<List<StoredEvaluation>> items = scope.bind(db.sql(SELECT_EVALUATION + where
+                        + " ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset"))
                 .bind("limit", size)
                 .bind("offset", (long) page * size)
                 .map(EvaluationStore::evaluation).all().collectList();
-        Mono<Long> total = db.sql("SELECT count(*) AS total FROM evaluations").map(row -> row.get("total", Long.class)).one();
+        Mono<Long> total = scope.bind(db.sql("SELECT count(*) AS total FROM evaluations e" + where))
+                .map(row -> row.get("total", Long.class)).one();
         return Mono.zip(items, total).map(t -> new EvaluationPage(t.getT1(), page, size, t.getT2()));
     }
 

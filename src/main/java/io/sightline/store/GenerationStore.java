@@ -56,8 +56,7 @@ public final class GenerationStore {
                     .bind("interventions", g.interventions().toArray(String[]::new))
                     .bind("imageSha256", g.imageSha256())
                     .bind("instanceId", instanceId);
-            spec = scope.team() == null ? spec.bindNull("team", String.class) : spec.bind("team", scope.team());
-            return spec.map(row -> Columns.instant(row, "created_at")).one();
+            return scope.bindOwner(spec).map(row -> Columns.instant(row, "created_at")).one();
         });
     }
 

@@ -44,4 +44,9 @@ public record TeamScope(String team) {
     DatabaseClient.GenericExecuteSpec bind(DatabaseClient.GenericExecuteSpec spec) {
         return team == null ? spec : spec.bind("team", team);
     }
+
+    /** Binds {@code :team} of an insert to the team a new row belongs to: this scope's, NULL when unscoped. */
+    DatabaseClient.GenericExecuteSpec bindOwner(DatabaseClient.GenericExecuteSpec spec) {
+        return team == null ? spec.bindNull("team", String.class) : spec.bind("team", team);
+    }
 }
