@@ -10,7 +10,10 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 
-/** {@code GET /v1/images/{sha256}}: a stored image's bytes (generations' uploads, evaluation items' images). */
+/**
+ * {@code GET /v1/images/{sha256}}: a stored image's bytes (generations' uploads, evaluation items' images), to a
+ * caller that can see a generation or evaluation using it; 404 otherwise, as for an unknown hash.
+ */
 @RestController
 public class ImageController {
 
@@ -24,10 +27,11 @@ public class ImageController {
     public Mono<ResponseEntity<byte[]>> get(@PathVariable String sha256) {
         return images.find(sha256)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no image with sha256 " + sha256)))
-                // the key is the content's hash, so the bytes under it never change
+                // the key is the content's hash, so the bytes under it never change; private, because with API
+                // keys on a shared cache must not hand one team's image to another
                 .map(image -> ResponseEntity.ok()
                         .contentType(MediaType.parseMediaType(image.mediaType()))
-                        .cacheControl(CacheControl.maxAge(Duration.ofDays(365)).cachePublic().immutable())
+                        .cacheControl(CacheControl.maxAge(Duration.ofDays(365)).cachePrivate().immutable())
                         .body(image.bytes()));
     }
 }

@@ -7,7 +7,10 @@ import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.publisher.Mono;
 
-/** Images in PostgreSQL, stored once under the SHA-256 of their bytes (schema: db/migration/V1__init.sql). */
+/**
+ * Images in PostgreSQL, stored once under the SHA-256 of their bytes (schema: db/migration/V1__init.sql), whichever
+ * teams sent them; {@link #find} serves one only to a team that uses it, {@link #bytes} is the worker's unscoped read.
+ */
 public final class ImageStore {
 
     private final DatabaseClient db;
@@ -30,13 +33,23 @@ public final class ImageStore {
                 .then();
     }
 
+    /**
+     * The image, if a generation or an evaluation item of the caller's {@link TeamScope} uses it; empty otherwise, so
+     * that a team cannot learn which images other teams sent.
+     */
     public Mono<ImageRecord> find(String sha256) {
-        return db.sql("SELECT sha256, bytes, media_type, width, height FROM images WHERE sha256 = :sha256")
-                .bind("sha256", sha256)
+        return TeamScope.current().flatMap(scope -> scope.bind(db.sql("""
+                                SELECT i.sha256, i.bytes, i.media_type, i.width, i.height FROM images i
+                                WHERE i.sha256 = :sha256
+                                  AND (EXISTS (SELECT 1 FROM generations g WHERE g.image_sha256 = i.sha256 AND %s)
+                                       OR EXISTS (SELECT 1 FROM evaluation_items t JOIN evaluations e ON e.id = t.evaluation_id
+                                                  WHERE t.image_sha256 = i.sha256 AND %s))"""
+                                .formatted(scope.where("g.team"), scope.where("e.team")))
+                        .bind("sha256", sha256))
                 .map(row -> new ImageRecord(row.get("sha256", String.class), bytes(row.get("bytes", ByteBuffer.class)),
                         row.get("media_type", String.class), row.get("width", Integer.class),
                         row.get("height", Integer.class)))
-                .one();
+                .one());
     }
 
     /** Encoded bytes by SHA-256, for the given keys that exist. */
