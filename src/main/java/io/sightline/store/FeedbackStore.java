@@ -12,7 +12,11 @@ import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** Feedback on live generations and the per-arm aggregates of stored generations (db/migration/V2__evaluations.sql). */
+/**
+ * Feedback on live generations and the per-arm aggregates of stored generations (db/migration/V2__evaluations.sql).
+ * Feedback is keyed by a generation the caller has already found in its {@link TeamScope}; the aggregates read
+ * within the scope themselves.
+ */
 public final class FeedbackStore {
 
     private final DatabaseClient db;
@@ -64,11 +68,15 @@ public final class FeedbackStore {
     }
 
     /**
-     * Completed generations created in [from, to) (either bound null = open), optionally only those with an arm of
-     * {@code intervention}, aggregated per arm configuration, most outputs first.
+     * The caller's team's completed generations created in [from, to) (either bound null = open), optionally only
+     * those with an arm of {@code intervention}, aggregated per arm configuration, most outputs first.
      */
     public Mono<List<ArmAggregate>> summary(Instant from, Instant to, String intervention) {
-        StringBuilder where = new StringBuilder("g.status = 'completed'");
+        return TeamScope.current().flatMap(scope -> summary(from, to, intervention, scope));
+    }
+
+    private Mono<List<ArmAggregate>> summary(Instant from, Instant to, String intervention, TeamScope scope) {
+        StringBuilder where = new StringBuilder("g.status = 'completed' AND ").append(scope.where("g.team"));
         if (from != null) {
             where.append(" AND g.created_at >= :from");
         }
@@ -78,7 +86,7 @@ public final class FeedbackStore {
         if (intervention != null) {
             where.append(" AND :intervention = ANY(g.interventions)");
         }
-        var spec = db.sql("""
+        var spec = scope.bind(db.sql("""
                 SELECT o.intervention, o.params::text AS params, count(*) AS outputs,
                        avg((o.scores ->> 'visual_attention_ratio')::float8) AS var,
                        avg(coalesce(cardinality(o.tokens), 0)) AS mean_tokens,
@@ -96,7 +104,7 @@ public final class FeedbackStore {
                                     WHERE a.generation_id = o.generation_id AND a.arm_index = o.arm_index) h
                 """ + "WHERE " + where + " " + """
                 GROUP BY o.intervention, o.params::text
-                ORDER BY count(*) DESC, o.intervention, o.params::text""");
+                ORDER BY count(*) DESC, o.intervention, o.params::text"""));
         if (from != null) {
             spec = spec.bind("from", from.atOffset(ZoneOffset.UTC));
         }
