@@ -10,7 +10,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Cancellation {
 
     private volatile boolean cancelled;
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
     /** A fresh token nobody cancels unless they hold it. */
     public static Cancellation create() {
@@ -35,13 +35,42 @@ public final class Cancellation {
         }
     }
 
-    /** Runs {@code r} on cancel (at once if already cancelled); closing the handle unregisters it. */
+    /**
+     * Runs {@code r} on cancel (at once if already cancelled); closing the handle unregisters it, and once
+     * {@code close} has returned {@code r} is not running and never runs. That matters because {@code r} touches
+     * a native object (RunOptions) that the caller frees right after: {@link #cancel} iterates a snapshot of the
+     * listeners, so without the guard it could still call a listener whose object is gone.
+     */
     Registration onCancel(Runnable r) {
-        listeners.add(r);
+        Listener l = new Listener(r);
+        listeners.add(l);
         if (cancelled) {
-            r.run();
+            l.run();
         }
-        return () -> listeners.remove(r);
+        return l;
+    }
+
+    private final class Listener implements Runnable, Registration {
+
+        private final Runnable action;
+        private boolean closed;
+
+        Listener(Runnable action) {
+            this.action = action;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (!closed) {
+                action.run();
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            closed = true;
+            listeners.remove(this);
+        }
     }
 
     /** A listener registration; closing it is idempotent. */

@@ -305,7 +305,7 @@ public final class Generator {
             write.write(controls, pixels);
             Map<String, OnnxTensor> inputs = new HashMap<>(controls.tensors(env));
             inputs.put("pixel_values", scope.add(OnnxTensor.createTensor(env, pixels, new long[] {rows, 3, h, h})));
-            try (OrtSession.Result ignored = model.vision().run(inputs, Set.of(), out.pinned(), run)) {
+            try (OrtSession.Result ignored = model.run(model.vision(), inputs, out.pinned(), run)) {
                 read.read(out);
             }
         }
@@ -343,7 +343,7 @@ public final class Generator {
             inputs.put("past_kv", scope.add(kv.past(env)));
             OnnxTensor present = scope.add(kv.present(env, t));
             try (DecoderOutput out = new DecoderOutput(env, d, plan, call, probes, graph.outputs(), arena, present);
-                 OrtSession.Result ignored = graph.session().run(inputs, Set.of(), out.pinned(), run)) {
+                 OrtSession.Result ignored = model.run(graph.session(), inputs, out.pinned(), run)) {
                 kv.adopt(t);
                 for (Arm a : arms) {
                     hook(a, () -> {

@@ -1,26 +1,33 @@
 package io.sightline.engine;
 
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.nio.LongBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The ONNX Runtime sessions of a model bundle (vision, embed, decoder, decoder_plain, the decoder variants), opened
  * together and closed together, and embed.onnx's table read at open.
- * Thread-safe for concurrent runs (ORT sessions are); {@link #close()} must come after the last run.
+ * Thread-safe for concurrent runs (ORT sessions are). Runs go through {@link #run}, so that {@link #close()} waits
+ * for the runs in flight instead of freeing a session under one (a native use-after-free, which kills the JVM).
  */
 public final class OrtVlm implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(OrtVlm.class);
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
 
     // kept in sync with onnx-models/tools/abi.py
     static final List<String> DECODER_INPUTS = List.of("inputs_embeds", "position_ids", "key_mask", "row_mask",
@@ -43,7 +50,9 @@ public final class OrtVlm implements AutoCloseable {
     private final List<DecoderGraph> decoders; // smallest first: decoder_plain, the variants, decoder.onnx last
     private final float[] embeddings;          // [V,D]
     private final String executionProvider;
-    private boolean closed;
+    /** Read side: a run in flight; write side: closing. */
+    private final ReentrantReadWriteLock runs = new ReentrantReadWriteLock();
+    private volatile boolean closed;
 
     /**
      * A decoder graph: decoder.onnx or one with a subset of its inputs and outputs (decoder_plain, a variant), the
@@ -214,16 +223,54 @@ public final class OrtVlm implements AutoCloseable {
         return decoders;
     }
 
-    /** Idempotent. */
+    /**
+     * Runs one of this model's sessions with preallocated outputs; refused once {@link #close()} has begun.
+     *
+     * @throws OrtException when the run fails, or the model is closed
+     */
+    OrtSession.Result run(OrtSession session, Map<String, OnnxTensor> inputs, Map<String, ? extends OnnxValue> pinned,
+                          OrtSession.RunOptions options) throws OrtException {
+        Lock lock = runs.readLock();
+        lock.lock();
+        try {
+            if (closed) {
+                throw new OrtException("the model is closed: the server is shutting down");
+            }
+            return session.run(inputs, Set.of(), pinned, options);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Idempotent. Waits up to {@code CLOSE_WAIT} for the runs in flight (the decode loop and the evaluation worker
+     * terminate theirs before the container closes this); if one still runs then, the sessions are left to the
+     * process's exit rather than freed under it.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        decoders.forEach(g -> closeQuietly(g.session()));
-        closeQuietly(embed);
-        closeQuietly(vision);
+        Lock lock = runs.writeLock();
+        try {
+            if (!lock.tryLock(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("an ONNX Runtime run is still in flight after {}: its sessions are not freed", CLOSE_WAIT);
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            log.warn("interrupted while waiting for the runs in flight: the ONNX Runtime sessions are not freed");
+            return;
+        }
+        try {
+            decoders.forEach(g -> closeQuietly(g.session()));
+            closeQuietly(embed);
+            closeQuietly(vision);
+        } finally {
+            lock.unlock();
+        }
     }
 
     private static void closeQuietly(OrtSession s) {

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class OrtVlmTest {
@@ -39,6 +41,39 @@ class OrtVlmTest {
                 assertThat(r.tokens()).isNotEmpty();
             }
         }
+    }
+
+    /**
+     * Closing the model while another thread decodes (a shutdown with a request in flight) must neither free a
+     * session under a run (a native crash) nor leave the caller hanging: the run in flight ends, and every later run
+     * fails as an engine failure that says the model is closed.
+     */
+    @Test
+    void closingWhileAnotherThreadDecodesEndsItWithAnEngineFailure() throws Exception {
+        OrtVlm vlm = OrtVlm.open(TestModel.bundle(), new EngineOptions("cpu", 1));
+        Generator generator = new Generator(vlm, TestModel.tokenizer(), InterventionRegistry.standard(TestModel.bundle()));
+        GenerationRequest req = new GenerationRequest(TestModel.image("samples/scene-c.png"), "describe the image .",
+                DecodingOptions.greedy(32), List.of(ArmSpec.none(), new ArmSpec("vcd", Map.of())));
+        AtomicInteger done = new AtomicInteger();
+        AtomicReference<RuntimeException> ended = new AtomicReference<>();
+        Thread decoding = new Thread(() -> {
+            try {
+                while (true) {
+                    generator.generate(req, Cancellation.create());
+                    done.incrementAndGet();
+                }
+            } catch (RuntimeException e) {
+                ended.set(e);
+            }
+        });
+        decoding.start();
+        while (done.get() < 2) {
+            Thread.sleep(5);
+        }
+        vlm.close();
+        decoding.join(30_000);
+        assertThat(decoding.isAlive()).isFalse();
+        assertThat(ended.get()).isInstanceOf(EngineFailureException.class).hasMessageContaining("the model is closed");
     }
 
     /**
