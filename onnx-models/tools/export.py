@@ -157,7 +157,6 @@ def model_json(c: Config, sink_dims, feature_layers, mean, std, template, specia
         "prompt_template": template,
         "special_tokens": specials,
         "sink_dims": list(sink_dims),
-        "calibration": {},
         "decoder_variants": {name: dict(zip(("inputs", "outputs"), variant_io(edits, probes)), file=name + ".onnx")
                              for name, (edits, probes) in DECODER_VARIANTS.items()},
     }
