@@ -11,9 +11,22 @@ import java.util.List;
  * @param topP         1 = off; (0, 1]
  * @param seed         seed of the portable SplitMix64 generator; null = drawn per request
  * @param stop         strings that end an arm's text when they appear in it (the stop string is cut off)
+ * @param armSeeds     how the arms' sampled streams relate to {@code seed}
  */
 public record DecodingOptions(int maxNewTokens, double temperature, int topK, double topP, Long seed,
-                              List<String> stop) {
+                              List<String> stop, ArmSeeds armSeeds) {
+
+    /** Which seed each arm of a request samples with. */
+    public enum ArmSeeds {
+        /** Every arm draws from the same stream, so that arms differ only by their intervention (paired comparisons). */
+        SHARED,
+        /** Arm i draws from {@code seed + i}: independent samples of the same distribution (OpenAI's {@code n}). */
+        CONSECUTIVE;
+
+        public long of(long seed, int arm) {
+            return this == SHARED ? seed : seed + arm;
+        }
+    }
 
     public static final int MAX_NEW_TOKENS = 1024;
     public static final int MAX_STOP_STRINGS = 8;
@@ -32,6 +45,7 @@ public record DecodingOptions(int maxNewTokens, double temperature, int topK, do
             throw new InvalidParamsException("top_p", "must be in (0, 1] (1 = off), was " + topP);
         }
         stop = stop == null ? List.of() : List.copyOf(stop);
+        armSeeds = armSeeds == null ? ArmSeeds.SHARED : armSeeds;
         if (stop.size() > MAX_STOP_STRINGS) {
             throw new InvalidParamsException("stop", "at most " + MAX_STOP_STRINGS + " strings, was " + stop.size());
         }
@@ -40,6 +54,11 @@ public record DecodingOptions(int maxNewTokens, double temperature, int topK, do
                 throw new InvalidParamsException("stop", "stop strings must not be empty");
             }
         }
+    }
+
+    /** Arms share one seeded stream ({@link ArmSeeds#SHARED}). */
+    public DecodingOptions(int maxNewTokens, double temperature, int topK, double topP, Long seed, List<String> stop) {
+        this(maxNewTokens, temperature, topK, topP, seed, stop, ArmSeeds.SHARED);
     }
 
     public static DecodingOptions greedy(int maxNewTokens) {

@@ -224,12 +224,11 @@ final class RowPlan {
                         + model.imageSize() + " before the engine, was " + req.image().height() + "x" + req.image().width());
             }
             long seed = req.decoding().seed() != null ? req.decoding().seed() : ThreadLocalRandom.current().nextLong();
-            Sampler sampler = Sampler.of(req.decoding(), seed);
             for (int i = 0; i < req.arms().size(); i++) {
                 BoundArm bound = registry.bind(req.arms().get(i), at + "arms[" + i + "].params");
-                // every arm of a request draws from the same seeded stream, so arms differ only by their intervention
+                Sampler sampler = Sampler.of(req.decoding(), req.decoding().armSeeds().of(seed, i));
                 Arm arm = new Arm(firstArm + arms.size(), arms.size(), q, req.prompt(), req.image(), bound, model,
-                        req.decoding(), sampler.forArm(), listener, t0, tokenizer);
+                        req.decoding(), sampler, listener, t0, tokenizer);
                 boolean image = req.image() != null;
                 arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound.prompt(RowRef.BASE, req.prompt()), image),
                         Branch.Lifetime.WHOLE, false, n));

@@ -42,4 +42,17 @@ class DecodingOptionsTest {
         assertThatThrownBy(() -> new DecodingOptions(8, 0, 0, 1, null, List.of(stop)))
                 .isInstanceOf(InvalidParamsException.class).hasMessageContaining("stop");
     }
+
+    @ParameterizedTest(name = "{0}: arm {2} of seed {1} draws with {3}")
+    @CsvSource({"SHARED, 7, 0, 7", "SHARED, 7, 2, 7", "CONSECUTIVE, 7, 0, 7", "CONSECUTIVE, 7, 2, 9",
+            "CONSECUTIVE, 9223372036854775807, 1, -9223372036854775808"})
+    void armSeedsGiveEachArmItsSeed(DecodingOptions.ArmSeeds rule, long seed, int arm, long expected) {
+        assertThat(rule.of(seed, arm)).isEqualTo(expected);
+    }
+
+    @org.junit.jupiter.api.Test
+    void armsShareOneSeedUnlessToldOtherwise() {
+        assertThat(new DecodingOptions(8, 1, 0, 1, 1L, null).armSeeds()).isEqualTo(DecodingOptions.ArmSeeds.SHARED);
+        assertThat(new DecodingOptions(8, 1, 0, 1, 1L, null, null).armSeeds()).isEqualTo(DecodingOptions.ArmSeeds.SHARED);
+    }
 }

@@ -112,6 +112,22 @@ class GeneratorTest {
     }
 
     @Test
+    void consecutiveArmSeedsDrawArmIWithSeedPlusIWhileSharedArmsDrawAlike() {
+        // hot, as above, so that the seed decides something in twelve tokens
+        DecodingOptions shared = new DecodingOptions(12, 4.0, 0, 1.0, 7L, List.of());
+        DecodingOptions consecutive = new DecodingOptions(12, 4.0, 0, 1.0, 7L, List.of(),
+                DecodingOptions.ArmSeeds.CONSECUTIVE);
+        List<ArmResult> alike = TestModel.generator().generate(request(CAPTION, shared, 3), Cancellation.create());
+        List<ArmResult> apart = TestModel.generator().generate(request(CAPTION, consecutive, 3), Cancellation.create());
+        for (int i = 0; i < 3; i++) {
+            assertThat(alike.get(i).tokens()).containsExactly(alike.get(0).tokens());
+            assertThat(apart.get(i).tokens()).as("arm %d", i)
+                    .containsExactly(one(CAPTION, new DecodingOptions(12, 4.0, 0, 1.0, 7L + i, List.of())).tokens());
+        }
+        assertThat(apart.stream().map(r -> java.util.Arrays.toString(r.tokens())).distinct().count()).isGreaterThan(1);
+    }
+
+    @Test
     void requestWithoutImageDecodesTheTextOnlyPrompt() {
         ArmResult r = TestModel.generator().generate(new GenerationRequest(null, CAPTION, DecodingOptions.greedy(6),
                 List.of(ArmSpec.none())), Cancellation.create()).get(0);

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * The sampler chain of one arm: temperature -> softmax -> sort -> top-k -> top-p -> dist(seed), or greedy when
- * the temperature is 0. Not thread-safe; {@link #forArm()} gives each arm its own copy of the seeded state.
+ * the temperature is 0. Stateful (the seeded draw) and not thread-safe: each arm gets its own
+ * ({@link io.sightline.engine.DecodingOptions.ArmSeeds} says with which seed).
  */
 public final class Sampler {
 
@@ -32,11 +33,6 @@ public final class Sampler {
         return new Sampler(chain);
     }
 
-    /** An independent copy (same seed state) for another arm. */
-    public Sampler forArm() {
-        return new Sampler(steps.stream().map(SamplerStep::forArm).toList());
-    }
-
     /** Chooses a token from raw logits [V]; the array is not modified. */
     public int sample(float[] logits) {
         if (candidates == null || candidates.ids.length != logits.length) {
@@ -54,14 +50,60 @@ public final class Sampler {
 
     /** log softmax(logits)[token] in float64: the logprob the engine reports per generated token. */
     public static double logprob(float[] logits, int token) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
+        return LogSoftmax.of(logits).at(logits[token]);
+    }
+
+    /** A token with its log-probability. */
+    public record Ranked(int token, double logprob) {
+    }
+
+    /**
+     * The {@code k} most probable tokens of logits [V], most probable first, ties to the lower id (as {@code Greedy}
+     * breaks them), each with the logprob {@link #logprob} gives it; all of V when {@code k} exceeds it.
+     */
+    public static List<Ranked> top(float[] logits, int k) {
+        if (k < 0) {
+            throw new IllegalArgumentException("k must be >= 0, was " + k);
         }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
+        int n = Math.min(k, logits.length);
+        int[] best = new int[n];   // ids, most probable first
+        int size = 0;
+        for (int v = 0; v < logits.length; v++) {
+            int at = size;
+            while (at > 0 && logits[best[at - 1]] < logits[v]) {
+                at--;
+            }
+            if (at < n) {
+                size = Math.min(size + 1, n);
+                System.arraycopy(best, at, best, at + 1, size - 1 - at);
+                best[at] = v;
+            }
         }
-        return logits[token] - max - Math.log(sum);
+        LogSoftmax z = LogSoftmax.of(logits);
+        List<Ranked> out = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            out.add(new Ranked(best[i], z.at(logits[best[i]])));
+        }
+        return out;
+    }
+
+    /** log softmax as {@code l - max - log(sum exp(l - max))}, one expression for every caller so values agree bit for bit. */
+    private record LogSoftmax(double max, double logSum) {
+
+        static LogSoftmax of(float[] logits) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (float l : logits) {
+                max = Math.max(max, l);
+            }
+            double sum = 0;
+            for (float l : logits) {
+                sum += Math.exp(l - max);
+            }
+            return new LogSoftmax(max, Math.log(sum));
+        }
+
+        double at(float logit) {
+            return logit - max - logSum;
+        }
     }
 }

@@ -4,9 +4,4 @@ package io.sightline.engine.sampling;
 public interface SamplerStep {
 
     void apply(Candidates c);
-
-    /** Stateful steps (the seeded draw) return an independent copy, so that arms never share state. */
-    default SamplerStep forArm() {
-        return this;
-    }
 }

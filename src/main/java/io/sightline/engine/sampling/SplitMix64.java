@@ -45,8 +45,4 @@ public final class SplitMix64 {
         }
         return out;
     }
-
-    public SplitMix64 copy() {
-        return new SplitMix64(state);
-    }
 }

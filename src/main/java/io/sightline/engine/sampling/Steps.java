@@ -139,11 +139,6 @@ final class Steps {
             }
             c.selected = c.ids[c.size - 1];
         }
-
-        @Override
-        public SamplerStep forArm() {
-            return new Dist(rng.copy());
-        }
     }
 
     private static void requireSoftmax(Candidates c, String step) {

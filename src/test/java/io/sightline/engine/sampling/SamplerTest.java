@@ -99,19 +99,29 @@ class SamplerTest {
     }
 
     @Test
-    void armsGetIndependentCopiesOfTheSeededState() {
-        Sampler a = Sampler.of(new DecodingOptions(1, 1.0, 0, 1.0, 5L, List.of()), 5);
-        Sampler b = a.forArm();
-        float[] l = logitsOf(0.25, 0.25, 0.25, 0.25);
-        int[] fromA = {a.sample(l), a.sample(l), a.sample(l)};
-        int[] fromB = {b.sample(l), b.sample(l), b.sample(l)};
-        assertThat(fromB).containsExactly(fromA);
-    }
-
-    @Test
     void logprobIsLogSoftmaxOfTheChosenToken() {
         float[] l = logitsOf(0.1, 0.2, 0.3, 0.4);
         assertThat(Sampler.logprob(l, 3)).isCloseTo(Math.log(0.4), org.assertj.core.data.Offset.offset(1e-6));
+    }
+
+    @ParameterizedTest(name = "top {1} of [{0}] -> {2}")
+    @CsvSource({
+            "0.1 0.2 0.3 0.4, 2, 3 2",
+            "0.1 0.2 0.3 0.4, 0, ''",
+            "0.1 0.2 0.3 0.4, 9, 3 2 1 0",
+            "0.3 0.1 0.3 0.3, 3, 0 2 3",      // ties to the lower id, as greedy breaks them
+            "0.4 0.6 0 0, 3, 1 0 2",          // a -inf logit ranks last, with logprob -inf
+    })
+    void topIsTheKMostProbableTokensMostProbableFirst(String probs, int k, String expected) {
+        float[] l = logitsOf(parse(probs));
+        List<Sampler.Ranked> top = Sampler.top(l, k);
+        assertThat(top.stream().map(Sampler.Ranked::token).toList())
+                .containsExactlyElementsOf(expected.isEmpty() ? List.of() : java.util.Arrays.stream(parse(expected))
+                        .mapToObj(d -> (int) d).toList());
+        for (Sampler.Ranked r : top) {
+            // the same value, bit for bit, that the engine reports for the chosen token
+            assertThat(r.logprob()).isEqualTo(Sampler.logprob(l, r.token()));
+        }
     }
 
     private static double[] parse(String s) {
