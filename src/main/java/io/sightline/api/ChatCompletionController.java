@@ -1,6 +1,5 @@
 package io.sightline.api;
 
-import io.sightline.engine.TokenListener;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
@@ -66,12 +65,10 @@ public class ChatCompletionController {
     }
 
     private Mono<ResponseEntity<?>> complete(ChatCompletions.Call call) {
-        long created = Instant.now().getEpochSecond();
-        return service.create(call.body(), call.image(), new GenerationService.Run(UUID.randomUUID(), call.source(),
-                        TokenListener.NONE))
+        ChatCompletions.Reply reply = chat.reply(call, Instant.now().getEpochSecond());
+        return service.create(call.body(), call.image(), call.run(UUID.randomUUID(), reply.listener()))
                 .onErrorMap(e -> chat.renamed(e, call))
-                .map(view -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
-                        .body(chat.completion(view, call, created)));
+                .map(view -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(reply.completion(view)));
     }
 
     /**
@@ -85,13 +82,10 @@ public class ChatCompletionController {
         ChatCompletions.Stream stream = chat.stream(call, id, Instant.now().getEpochSecond());
         AtomicBoolean started = new AtomicBoolean();
         Flux<ChatCompletionResponse.Chunk> chunks = Flux.create(sink -> {
-            GenerationService.Run run = new GenerationService.Run(id, call.source(), (arm, token, logprob, nanos) -> {
-                ChatCompletionResponse.Chunk chunk = stream.token(arm, token, logprob);
-                if (chunk != null) {
-                    started.set(true);
-                    sink.next(chunk);
-                }
-            });
+            GenerationService.Run run = call.run(id, stream.listener(chunk -> {
+                started.set(true);
+                sink.next(chunk);
+            }));
             Disposable generation = service.create(call.body(), call.image(), run)
                     .onErrorMap(e -> chat.renamed(e, call))
                     // subscribed here, not by the response: hand on the request's context (its TeamScope)

@@ -42,10 +42,15 @@ final class ChatCompletionResponse {
     /**
      * @param token       the token's text as it extends the content (with its leading space), so the tokens
      *                    concatenate to the content
-     * @param topLogprobs always empty: the engine records only the chosen token's log-probability per step
+     * @param bytes       the UTF-8 bytes of {@code token}
+     * @param topLogprobs the request's {@code top_logprobs} most probable tokens of this step, most probable first
      */
     record TokenLogprob(String token, double logprob, int[] bytes,
-                        @JsonProperty("top_logprobs") List<TokenLogprob> topLogprobs) {
+                        @JsonProperty("top_logprobs") List<TopLogprob> topLogprobs) {
+    }
+
+    /** @param token the text this token would have added to the content at this step */
+    record TopLogprob(String token, double logprob, int[] bytes) {
     }
 
     record Usage(@JsonProperty("prompt_tokens") int promptTokens,

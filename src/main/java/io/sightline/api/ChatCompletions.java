@@ -10,10 +10,14 @@ import io.sightline.api.ChatCompletionResponse.Logprobs;
 import io.sightline.api.ChatCompletionResponse.Message;
 import io.sightline.api.ChatCompletionResponse.Sightline;
 import io.sightline.api.ChatCompletionResponse.TokenLogprob;
+import io.sightline.api.ChatCompletionResponse.TopLogprob;
 import io.sightline.api.ChatCompletionResponse.Usage;
 import io.sightline.api.InvalidRequestException.FieldError;
+import io.sightline.engine.DecodingOptions;
 import io.sightline.engine.InvalidParamsException;
+import io.sightline.engine.TokenListener;
 import io.sightline.engine.Tokenizer;
+import io.sightline.engine.sampling.Sampler;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -37,9 +42,15 @@ import java.util.regex.Pattern;
  *     question, where they would silently change the answer. The text parts, joined by a space, are the prompt.</li>
  * <li>Images only inline, as {@code data:} URLs: the service never fetches a URL (422 image-url-refused); the model
  *     takes one image (422 too-many-images); every generation is stored with its image, so one is required.</li>
- * <li>{@code n} choices are {@code n} arms of the same intervention in one engine call. The engine gives every arm
- *     of a request the same seeded stream (so that arms differ only by their intervention), hence the choices are
- *     identical, sampled or not, and share their scores.</li>
+ * <li>{@code n} choices are {@code n} arms of the same intervention in one engine call. Choice i samples with
+ *     {@code seed + i} ({@link DecodingOptions.ArmSeeds#CONSECUTIVE}), so sampled choices are independent draws and
+ *     a seeded call is reproducible choice by choice; a sampled call without a seed gets one drawn and stored, as
+ *     {@code /v1/generations} does. Greedy choices are identical. ({@code /v1/generations} arms share one stream
+ *     instead, so that they differ only by their intervention.)</li>
+ * <li>{@code logprobs}: the chosen token's log-probability under the arm's final logits (after its intervention,
+ *     before temperature), as stored; {@code top_logprobs}: the most probable tokens of the same logits, computed
+ *     the same way ({@link TopLogprobs}), each with the text it would have added. A token of zero probability (cut
+ *     by an intervention's plausibility cutoff) is reported as OpenAI does, {@value #ZERO_PROBABILITY_LOGPROB}.</li>
  * <li>{@code intervention} is one object or a list; a list composes its methods in one arm in list order, as the
  *     arm {@code "a+b"} with params keyed by name does in {@code /v1/generations}.</li>
  * <li>Admission's field names are translated back to the chat request's ({@code max_new_tokens} to
@@ -51,6 +62,8 @@ public final class ChatCompletions {
     static final String API = "chat.completions";
     /** OpenAI's range for {@code top_logprobs}. */
     static final int MAX_TOP_LOGPROBS = 20;
+    /** OpenAI's logprob for a token of zero probability: JSON has no -Infinity. */
+    static final double ZERO_PROBABILITY_LOGPROB = -9999.0;
 
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
     private static final Pattern URL_SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*:");
@@ -60,9 +73,19 @@ public final class ChatCompletions {
      * A chat request ready to run.
      *
      * @param maxTokensField the name the client used for the token limit, for error messages
+     * @param topLogprobs    ranked tokens per content token, 0 when none were asked for
      */
     record Call(GenerationBody body, byte[] image, Map<String, Object> source, String maxTokensField, boolean stream,
-                boolean includeUsage, boolean logprobs) {
+                boolean includeUsage, boolean logprobs, int topLogprobs) {
+
+        /** How the generation runs: under {@code id}, telling {@code listener} its tokens, choice i with seed + i. */
+        GenerationService.Run run(UUID id, TokenListener listener) {
+            return new GenerationService.Run(id, source, listener, DecodingOptions.ArmSeeds.CONSECUTIVE);
+        }
+
+        int choices() {
+            return body.arms().size();
+        }
     }
 
     private final GenerationRequestParser parser;
@@ -126,9 +149,11 @@ public final class ChatCompletions {
         source.put("n", n);
         source.put("stream", stream);
         source.put("logprobs", logprobs);
+        int topLogprobs = r.topLogprobs() == null ? 0 : r.topLogprobs();
+        source.put("top_logprobs", topLogprobs);
         boolean includeUsage = stream && r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         return new Call(body, parser.base64(prompt.imageUrl(), prompt.imageField()), source, maxTokensField, stream,
-                includeUsage, logprobs);
+                includeUsage, logprobs, topLogprobs);
     }
 
     /** One method as is; several as the composed arm {@code "a+b"} with params keyed by method. */
@@ -224,18 +249,43 @@ public final class ChatCompletions {
         };
     }
 
-    /** The non-streamed response, from the stored generation. */
-    Completion completion(GenerationView v, Call call, long created) {
-        List<Choice> choices = new ArrayList<>();
-        for (GenerationView.Output o : v.outputs()) {
-            Logprobs logprobs = call.logprobs()
-                    ? new Logprobs(entries(ChoiceDecoder.pieces(tokenizer, o.tokens(), floats(o.logprobs())))) : null;
-            choices.add(new Choice(o.arm(), Message.assistant(o.text()), logprobs, finishReason(o, v)));
+    /** One non-streamed call: {@link #listener} keeps each token's ranking while it runs, {@link #completion} answers. */
+    final class Reply {
+
+        private final Call call;
+        private final long created;
+        private final List<List<List<Sampler.Ranked>>> top = new ArrayList<>();   // [choice][token]
+
+        Reply(Call call, long created) {
+            this.call = call;
+            this.created = created;
+            for (int i = 0; i < call.choices(); i++) {
+                top.add(new ArrayList<>());
+            }
         }
-        return new Completion(id(v.id()), created, model, choices, usage(v), sightline(v));
+
+        /** Runs on the decode thread; the response is built after the generation completed. */
+        TokenListener listener() {
+            return new TopLogprobs(call.choices(), call.topLogprobs(), (arm, token, logprob, ranked) -> top.get(arm).add(ranked));
+        }
+
+        /** The response, from the stored generation. */
+        Completion completion(GenerationView v) {
+            List<Choice> choices = new ArrayList<>();
+            for (GenerationView.Output o : v.outputs()) {
+                Logprobs logprobs = call.logprobs() ? new Logprobs(entries(ChoiceDecoder.pieces(tokenizer, o.tokens(),
+                        floats(o.logprobs()), top.get(o.arm())))) : null;
+                choices.add(new Choice(o.arm(), Message.assistant(o.text()), logprobs, finishReason(o, v)));
+            }
+            return new Completion(id(v.id()), created, model, choices, usage(v), sightline(v));
+        }
     }
 
-    /** One streamed call's chunks; {@link #token} runs on the inference thread, {@link #finish} after it. */
+    Reply reply(Call call, long created) {
+        return new Reply(call, created);
+    }
+
+    /** One streamed call's chunks: {@link #listener} on the decode thread as tokens come, {@link #finish} after it. */
     final class Stream {
 
         private final Call call;
@@ -248,17 +298,21 @@ public final class ChatCompletions {
             this.call = call;
             this.id = id(generationId);
             this.created = created;
-            int n = call.body().arms().size();
+            int n = call.choices();
             for (int i = 0; i < n; i++) {
                 choices.add(new ChoiceDecoder(tokenizer, call.body().stop() == null ? List.of() : call.body().stop()));
             }
             this.opened = new boolean[n];
         }
 
-        /** The chunk for a chosen token, or null while its text is held back. */
-        Chunk token(int arm, int token, float logprob) {
-            ChoiceDecoder.Release r = choices.get(arm).accept(token, logprob);
-            return r == null ? null : chunk(List.of(choice(arm, r, null)), null, null);
+        /** Hands {@code out} a chunk per chosen token, unless its text is held back; runs on the decode thread. */
+        TokenListener listener(Consumer<Chunk> out) {
+            return new TopLogprobs(choices.size(), call.topLogprobs(), (arm, token, logprob, top) -> {
+                ChoiceDecoder.Release r = choices.get(arm).accept(token, logprob, top);
+                if (r != null) {
+                    out.accept(chunk(List.of(choice(arm, r, null)), null, null));
+                }
+            });
         }
 
         /** The last chunks: every choice's rest with its finish reason and the scores, then usage if asked. */
@@ -307,14 +361,21 @@ public final class ChatCompletions {
     }
 
     private static List<TokenLogprob> entries(List<ChoiceDecoder.Piece> pieces) {
-        return pieces.stream().map(p -> {
-            byte[] utf8 = p.text().getBytes(StandardCharsets.UTF_8);
-            int[] bytes = new int[utf8.length];
-            for (int i = 0; i < utf8.length; i++) {
-                bytes[i] = utf8[i] & 0xff;
-            }
-            return new TokenLogprob(p.text(), p.logprob(), bytes, List.of());
-        }).toList();
+        return pieces.stream().map(p -> new TokenLogprob(p.text(), logprob(p), bytes(p.text()), p.top().stream()
+                .map(t -> new TopLogprob(t.text(), logprob(t), bytes(t.text()))).toList())).toList();
+    }
+
+    private static double logprob(ChoiceDecoder.Piece p) {
+        return p.logprob() == Float.NEGATIVE_INFINITY ? ZERO_PROBABILITY_LOGPROB : p.logprob();
+    }
+
+    private static int[] bytes(String text) {
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        int[] bytes = new int[utf8.length];
+        for (int i = 0; i < utf8.length; i++) {
+            bytes[i] = utf8[i] & 0xff;
+        }
+        return bytes;
     }
 
     private static float[] floats(tools.jackson.databind.JsonNode array) {

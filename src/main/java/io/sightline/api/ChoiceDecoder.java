@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import io.sightline.engine.Tokenizer;
+import io.sightline.engine.sampling.Sampler;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,8 +17,12 @@ import java.util.List;
  */
 final class ChoiceDecoder {
 
-    /** One token with its piece of text. */
-    record Piece(String text, float logprob) {
+    /**
+     * One token with its piece of text.
+     *
+     * @param top the most probable tokens of its step, each with the piece it would have added; empty for those
+     */
+    record Piece(String text, float logprob, List<Piece> top) {
     }
 
     /** What a step released: text for the delta and the tokens that came with it (possibly none of either). */
@@ -38,24 +43,37 @@ final class ChoiceDecoder {
         this.stop = stop;
     }
 
-    /** The pieces of finished tokens (non-streamed responses). */
-    static List<Piece> pieces(Tokenizer tokenizer, int[] tokens, float[] logprobs) {
+    /**
+     * The pieces of finished tokens (non-streamed responses).
+     *
+     * @param top per token, the most probable tokens of its step; may run past {@code tokens} (the engine drops the
+     *            token that completed a stop string)
+     */
+    static List<Piece> pieces(Tokenizer tokenizer, int[] tokens, float[] logprobs, List<List<Sampler.Ranked>> top) {
         ChoiceDecoder d = new ChoiceDecoder(tokenizer, List.of());
         for (int i = 0; i < tokens.length; i++) {
-            d.accept(tokens[i], logprobs[i]);
+            d.accept(tokens[i], logprobs[i], top.get(i));
         }
         return d.pieces;
     }
 
-    /** A token as the engine chose it; null while everything new is held back. */
-    Release accept(int token, float logprob) {
+    /** A token as the engine chose it, with its step's most probable tokens; null while everything new is held back. */
+    Release accept(int token, float logprob, List<Sampler.Ranked> top) {
         int n = pieces.size();
         if (n == tokens.length) {
             tokens = Arrays.copyOf(tokens, 2 * n);
         }
+        int[] prefix = Arrays.copyOf(tokens, n + 1);
+        List<Piece> alternatives = new ArrayList<>(top.size());
+        for (Sampler.Ranked r : top) {
+            prefix[n] = r.token();
+            // float, as the engine reports the chosen token's logprob, so that its entry here equals it
+            alternatives.add(new Piece(after(text, tokenizer.decode(prefix)), (float) r.logprob(), List.of()));
+        }
         tokens[n] = token;
-        String next = tokenizer.decode(Arrays.copyOf(tokens, n + 1));
-        pieces.add(new Piece(after(text, next), logprob));
+        prefix[n] = token;
+        String next = tokenizer.decode(prefix);
+        pieces.add(new Piece(after(text, next), logprob, alternatives));
         text = next;
         if (stopped || (stopped = stop.stream().anyMatch(next::contains)) || endsWithStopStart(next)) {
             return null;

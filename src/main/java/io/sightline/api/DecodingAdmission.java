@@ -88,7 +88,7 @@ public final class DecodingAdmission {
     }
 
     /** Binds fields that passed {@link #check}; throws the registry's 422 errors for an arm. */
-    Bound bind(DecodingFields body, int defaultMaxNewTokens) {
+    Bound bind(DecodingFields body, int defaultMaxNewTokens, DecodingOptions.ArmSeeds armSeeds) {
         List<GenerationBody.Arm> arms = arms(body);
         List<ArmSpec> specs = new ArrayList<>();
         List<Map<String, Object>> acceptedArms = new ArrayList<>();
@@ -119,7 +119,7 @@ public final class DecodingAdmission {
         accepted.put("seed", seed);
         accepted.put("stop", stop);
         accepted.put("arms", acceptedArms);
-        return new Bound(new DecodingOptions(tokens, temperature, topK, topP, seed, stop), specs, accepted);
+        return new Bound(new DecodingOptions(tokens, temperature, topK, topP, seed, stop, armSeeds), specs, accepted);
     }
 
     private static List<GenerationBody.Arm> arms(DecodingFields body) {

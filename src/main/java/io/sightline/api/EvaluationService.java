@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import io.sightline.api.InvalidRequestException.FieldError;
+import io.sightline.engine.DecodingOptions;
 import io.sightline.eval.BenchmarkCatalog;
 import io.sightline.eval.BenchmarkKind;
 import io.sightline.scoring.Bootstrap;
@@ -80,7 +81,7 @@ public final class EvaluationService {
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
-        DecodingAdmission.Bound bound = decoding.bind(body, kind.defaultMaxNewTokens());
+        DecodingAdmission.Bound bound = decoding.bind(body, kind.defaultMaxNewTokens(), DecodingOptions.ArmSeeds.SHARED);
 
         Map<String, ImageRecord> byPath = new LinkedHashMap<>();
         List<NewEvaluation.Item> items = new ArrayList<>();

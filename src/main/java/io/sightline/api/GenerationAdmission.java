@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import io.sightline.api.InvalidRequestException.FieldError;
+import io.sightline.engine.DecodingOptions;
 import io.sightline.engine.GenerationRequest;
 import io.sightline.intervention.ArmSpec;
 import io.sightline.store.ImageRecord;
@@ -33,7 +34,7 @@ public final class GenerationAdmission {
     }
 
     /** Blocking: decodes the image. */
-    AdmittedGeneration admit(GenerationBody body, byte[] imageBytes) {
+    AdmittedGeneration admit(GenerationBody body, byte[] imageBytes, DecodingOptions.ArmSeeds armSeeds) {
         List<FieldError> errors = new ArrayList<>();
         String prompt = body.prompt();
         if (prompt == null) {
@@ -54,7 +55,7 @@ public final class GenerationAdmission {
 
         PreparedImage image = images.prepare(imageBytes);
 
-        DecodingAdmission.Bound bound = decoding.bind(body, DEFAULT_MAX_NEW_TOKENS);
+        DecodingAdmission.Bound bound = decoding.bind(body, DEFAULT_MAX_NEW_TOKENS, armSeeds);
         GenerationRequest request = new GenerationRequest(image.input(), prompt, bound.decoding(), bound.arms());
         return new AdmittedGeneration(request, image, imageBytes, ImageRecord.sha256(imageBytes), bound.accepted(),
                 bound.arms().stream().map(ArmSpec::intervention).toList(), Duration.ofMillis(timeoutMs));

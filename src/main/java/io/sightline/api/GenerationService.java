@@ -3,6 +3,7 @@ package io.sightline.api;
 import io.sightline.engine.ArmResult;
 import io.sightline.engine.Cancellation;
 import io.sightline.engine.DecodeLoop;
+import io.sightline.engine.DecodingOptions;
 import io.sightline.engine.SightlineException;
 import io.sightline.engine.TokenListener;
 import io.sightline.store.GenerationPage;
@@ -52,11 +53,12 @@ public final class GenerationService {
      * @param source   stored with the accepted request under {@code source} (the API it came from and that API's
      *                 own options); null for {@code /v1/generations}
      * @param listener told each token as the engine chooses it, on the inference thread
+     * @param armSeeds which seed each arm samples with: shared for {@code /v1/generations}, whose arms are compared
      */
-    public record Run(UUID id, Map<String, Object> source, TokenListener listener) {
+    public record Run(UUID id, Map<String, Object> source, TokenListener listener, DecodingOptions.ArmSeeds armSeeds) {
 
         static Run plain() {
-            return new Run(UUID.randomUUID(), null, TokenListener.NONE);
+            return new Run(UUID.randomUUID(), null, TokenListener.NONE, DecodingOptions.ArmSeeds.SHARED);
         }
     }
 
@@ -68,7 +70,7 @@ public final class GenerationService {
         // the place is taken first, so that a full queue costs no image decoding; decoding is CPU work: off the
         // event loop and off the decode loop
         return Mono.usingWhen(Mono.fromCallable(loop::reserve),
-                        ticket -> Mono.fromCallable(() -> admission.admit(body, image))
+                        ticket -> Mono.fromCallable(() -> admission.admit(body, image, how.armSeeds()))
                                 .subscribeOn(Schedulers.boundedElastic())
                                 .flatMap(admitted -> run(admitted, ticket, how)),
                         ticket -> Mono.fromRunnable(ticket::close))

@@ -2,8 +2,16 @@ package io.sightline.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sightline.engine.Cancellation;
+import io.sightline.engine.DecodingOptions;
+import io.sightline.engine.GenerationRequest;
+import io.sightline.engine.Generator;
 import io.sightline.engine.ModelBundle;
+import io.sightline.engine.TokenListener;
 import io.sightline.engine.Tokenizer;
+import io.sightline.intervention.ArmSpec;
+import io.sightline.vision.ImagePreprocessor;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.webtestclient.autoconfigure.AutoConfigureWebTestClient;
@@ -36,6 +45,7 @@ class ChatCompletionApiTest {
 
     private static final Path SAMPLES = Path.of("onnx-models/samples");
     private static final String PROMPT = "describe the image .";
+    private static final String LEADING = "i am sure there is a star here . is there a star in the image ?";
 
     @Autowired
     WebTestClient http;
@@ -47,6 +57,10 @@ class ChatCompletionApiTest {
     ModelBundle model;
     @Autowired
     Tokenizer tokenizer;
+    @Autowired
+    Generator generator;
+    @Autowired
+    ImagePreprocessor images;
 
     @Test
     void modelsListsTheLoadedModel() {
@@ -115,7 +129,7 @@ class ChatCompletionApiTest {
     }
 
     @Test
-    void nChoicesAreIdenticalArmsOfOneGeneration() throws Exception {
+    void greedyChoicesAreIdenticalArmsOfOneGeneration() throws Exception {
         Map<String, Object> body = request(Map.of("max_completion_tokens", 8, "n", 2));
         JsonNode response = post(body, HttpStatus.OK);
         assertThat(response.get("choices").size()).isEqualTo(2);
@@ -125,6 +139,107 @@ class ChatCompletionApiTest {
         int tokens = get("/v1/generations/" + response.get("sightline").get("generation_id").asString())
                 .get("outputs").get(0).get("tokens").size();
         assertThat(response.get("usage").get("completion_tokens").asInt()).isEqualTo(2 * tokens);
+    }
+
+    @Test
+    void sampledChoiceIDrawsWithSeedPlusI() throws Exception {
+        // a leading question the model answers "yes" with p = 0.69 on scene-b: room for the seed to decide. Seed 11
+        // draws u = 0.32, 0.58, 0.77 for choices 0..2, each at least 0.08 from that boundary: yes, yes, no
+        Map<String, Object> body = request(Map.of("max_tokens", 4, "n", 3, "temperature", 1.0, "seed", 11),
+                "scene-b.png", LEADING);
+        List<String> choices = contents(post(body, HttpStatus.OK));
+
+        assertThat(contents(post(body, HttpStatus.OK))).as("the same seed again").isEqualTo(choices);
+        assertThat(choices.stream().distinct().count()).as("choices %s", choices).isGreaterThan(1);
+        for (int i = 0; i < 3; i++) {
+            Map<String, Object> alone = request(Map.of("max_tokens", 4, "temperature", 1.0, "seed", 11 + i),
+                    "scene-b.png", LEADING);
+            assertThat(contents(post(alone, HttpStatus.OK))).as("choice %d", i).containsExactly(choices.get(i));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"none", "vcd"})
+    void topLogprobsAreTheMostProbableTokensOfTheLogitsTheTokenWasDrawnFrom(String intervention) throws Exception {
+        int k = 20;
+        JsonNode body = post(request(Map.of("max_tokens", 12, "logprobs", true, "top_logprobs", k,
+                "intervention", Map.of("name", intervention))), HttpStatus.OK);
+        JsonNode content = body.get("choices").get(0).get("logprobs").get("content");
+
+        // the same request straight through the engine, its final logits taken at each chosen token
+        List<float[]> logits = new ArrayList<>();
+        List<Integer> tokens = new ArrayList<>();
+        float[][] last = new float[1][];
+        generator.generate(new GenerationRequest(images.prepare(Files.readAllBytes(SAMPLES.resolve("scene-b.png"))).input(),
+                PROMPT, DecodingOptions.greedy(12), List.of(new ArmSpec(intervention, Map.of()))), Cancellation.create(),
+                new TokenListener() {
+                    @Override
+                    public void onLogits(int arm, float[] l) {
+                        last[0] = l.clone();
+                    }
+
+                    @Override
+                    public void onToken(int arm, int token, float logprob, long nanos) {
+                        logits.add(last[0]);
+                        tokens.add(token);
+                    }
+                });
+        assertThat(content.size()).isEqualTo(tokens.size()).isPositive();
+
+        for (int t = 0; t < content.size(); t++) {
+            JsonNode entry = content.get(t);
+            JsonNode top = entry.get("top_logprobs");
+            assertThat(top.size()).isEqualTo(k);
+            // greedy: the chosen token is the most probable one, with the very same logprob
+            assertThat(top.get(0).get("token")).isEqualTo(entry.get("token"));
+            assertThat(top.get(0).get("logprob").doubleValue()).isEqualTo(entry.get("logprob").doubleValue());
+            double mass = 0;
+            int[] prefix = tokens.subList(0, t).stream().mapToInt(Integer::intValue).toArray();
+            List<double[]> expected = ranked(logits.get(t));
+            for (int j = 0; j < k; j++) {
+                JsonNode alt = top.get(j);
+                double lp = alt.get("logprob").doubleValue();
+                assertThat(lp).isLessThanOrEqualTo(0.0);
+                if (j > 0) {
+                    assertThat(lp).isLessThanOrEqualTo(top.get(j - 1).get("logprob").doubleValue());
+                }
+                mass += Math.exp(lp);
+                assertThat(alt.get("bytes").valueStream().map(b -> (byte) b.intValue()).toList())
+                        .isEqualTo(toList(alt.get("token").asString().getBytes(StandardCharsets.UTF_8)));
+                // a zero-probability token (cut by VCD's plausibility cutoff) is OpenAI's -9999
+                double want = Double.isInfinite(expected.get(j)[1]) ? -9999.0 : expected.get(j)[1];
+                // the app may have batched this request with others: row results agree to 1e-4 (GeneratorTest)
+                assertThat(lp).as("step %d, rank %d", t, j).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-4));
+                assertThat(alt.get("token").asString()).as("step %d, rank %d", t, j)
+                        .isEqualTo(piece(prefix, (int) expected.get(j)[0]));
+            }
+            assertThat(mass).isLessThanOrEqualTo(1.0 + 1e-6);
+        }
+    }
+
+    @Test
+    void streamedChunksCarryTheirTokensTopLogprobs() throws Exception {
+        JsonNode whole = post(request(Map.of("max_tokens", 8, "logprobs", true, "top_logprobs", 3)), HttpStatus.OK);
+        List<String> data = stream(request(Map.of("stream", true, "max_tokens", 8, "logprobs", true, "top_logprobs", 3)));
+
+        List<JsonNode> streamed = new ArrayList<>();
+        for (String d : data.subList(0, data.size() - 1)) {
+            json.readTree(d).get("choices").forEach(c -> c.get("logprobs").get("content").forEach(streamed::add));
+        }
+        JsonNode expected = whole.get("choices").get(0).get("logprobs").get("content");
+        assertThat(streamed).hasSize(expected.size()).isNotEmpty();
+        for (int t = 0; t < streamed.size(); t++) {
+            JsonNode top = streamed.get(t).get("top_logprobs");
+            assertThat(top.size()).isEqualTo(3);
+            assertThat(streamed.get(t).get("token")).isEqualTo(expected.get(t).get("token"));
+            for (int j = 0; j < 3; j++) {
+                JsonNode want = expected.get(t).get("top_logprobs").get(j);
+                assertThat(top.get(j).get("token")).isEqualTo(want.get("token"));
+                // two runs of the same greedy request: equal up to how the decode loop batched them
+                assertThat(top.get(j).get("logprob").doubleValue())
+                        .isCloseTo(want.get("logprob").doubleValue(), org.assertj.core.data.Offset.offset(1e-4));
+            }
+        }
     }
 
     @Test
@@ -221,6 +336,10 @@ class ChatCompletionApiTest {
                 Arguments.of("n 9", with(chat(List.of(user(List.of(text, image)))), "n", 9), 400, "invalid-request", "n"),
                 Arguments.of("top_logprobs without logprobs", with(chat(List.of(user(List.of(text, image)))),
                         "top_logprobs", 2), 400, "invalid-request", "top_logprobs"),
+                Arguments.of("top_logprobs 21", with(with(chat(List.of(user(List.of(text, image)))), "logprobs", true),
+                        "top_logprobs", 21), 400, "invalid-request", "top_logprobs"),
+                Arguments.of("top_logprobs -1", with(with(chat(List.of(user(List.of(text, image)))), "logprobs", true),
+                        "top_logprobs", -1), 400, "invalid-request", "top_logprobs"),
                 Arguments.of("unsupported OpenAI field", with(chat(List.of(user(List.of(text, image)))), "tools",
                         List.of()), 400, "invalid-request", "tools"),
                 Arguments.of("blank prompt", chat(List.of(user(List.of(image)))), 400, "invalid-request",
@@ -272,13 +391,56 @@ class ChatCompletionApiTest {
         return out;
     }
 
-    /** One user message: the image part, then the prompt as a text part. */
+    /** One user message: the image part (scene-b), then the prompt as a text part. */
     private static Map<String, Object> request(Map<String, Object> options) throws Exception {
+        return request(options, "scene-b.png", PROMPT);
+    }
+
+    private static Map<String, Object> request(Map<String, Object> options, String sample, String prompt)
+            throws Exception {
         Map<String, Object> body = new LinkedHashMap<>(options);
         body.put("messages", List.of(user(List.of(
-                Map.of("type", "image_url", "image_url", Map.of("url", dataUrl("scene-b.png"), "detail", "auto")),
-                Map.of("type", "text", "text", PROMPT)))));
+                Map.of("type", "image_url", "image_url", Map.of("url", dataUrl(sample), "detail", "auto")),
+                Map.of("type", "text", "text", prompt)))));
         return body;
+    }
+
+    private static List<String> contents(JsonNode completion) {
+        return completion.get("choices").valueStream().map(c -> c.get("message").get("content").asString()).toList();
+    }
+
+    /** Every token of logits [V] as {id, log softmax}, most probable first, ties to the lower id. */
+    private static List<double[]> ranked(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        for (float l : logits) {
+            sum += Math.exp(l - max);
+        }
+        double logZ = max + Math.log(sum);
+        List<double[]> out = new ArrayList<>();
+        for (int v = 0; v < logits.length; v++) {
+            out.add(new double[] {v, logits[v] - logZ});
+        }
+        out.sort((a, b) -> a[1] != b[1] ? Double.compare(b[1], a[1]) : Double.compare(a[0], b[0]));
+        return out;
+    }
+
+    /** The text {@code token} adds after {@code prefix}. */
+    private String piece(int[] prefix, int token) {
+        int[] with = java.util.Arrays.copyOf(prefix, prefix.length + 1);
+        with[prefix.length] = token;
+        return tokenizer.decode(with).substring(tokenizer.decode(prefix).length());
+    }
+
+    private static List<Byte> toList(byte[] bytes) {
+        List<Byte> out = new ArrayList<>();
+        for (byte b : bytes) {
+            out.add(b);
+        }
+        return out;
     }
 
     private static String dataUrl(String sample) throws Exception {
