@@ -72,8 +72,12 @@ public class ApiKeyController {
                 });
     }
 
+    /** A {@code team} that no team can be named is a mistake, not a filter that matches nothing: 400. */
     @GetMapping
     public Mono<List<KeyView>> list(@RequestParam(required = false) String team) {
+        if (team != null && !TEAM.matcher(team).matches()) {
+            return Mono.error(teamError());
+        }
         return keys.list(team).map(k -> KeyView.of(k, null)).collectList();
     }
 
@@ -89,9 +93,13 @@ public class ApiKeyController {
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no API key with id " + id)));
     }
 
+    private static InvalidRequestException teamError() {
+        return new InvalidRequestException("team", "must match " + TEAM.pattern() + " (lowercase letters, digits, . _ -)");
+    }
+
     private static NewKey checked(NewKey k) {
         if (k.team() == null || !TEAM.matcher(k.team()).matches()) {
-            throw new InvalidRequestException("team", "must match " + TEAM.pattern() + " (lowercase letters, digits, . _ -)");
+            throw teamError();
         }
         if (k.name() != null && k.name().length() > MAX_NAME_CHARS) {
             throw new InvalidRequestException("name", "at most " + MAX_NAME_CHARS + " characters");
