@@ -20,7 +20,8 @@ final class ChoiceDecoder {
     /**
      * One token with its piece of text.
      *
-     * @param top the most probable tokens of its step, each with the piece it would have added; empty for those
+     * @param top the most probable tokens of its step, each with the piece it would have added (or, adding none,
+     *            its own text, such as {@code "</s>"}); empty for those
      */
     record Piece(String text, float logprob, List<Piece> top) {
     }
@@ -67,8 +68,14 @@ final class ChoiceDecoder {
         List<Piece> alternatives = new ArrayList<>(top.size());
         for (Sampler.Ranked r : top) {
             prefix[n] = r.token();
+            String piece = after(text, tokenizer.decode(prefix));
+            // an alternative that adds no text (end of text, padding) shows what it is; the chosen token keeps its
+            // piece, so that the pieces still concatenate to the content
+            if (piece.isEmpty() && r.token() != token) {
+                piece = tokenizer.tokenText(r.token());
+            }
             // float, as the engine reports the chosen token's logprob, so that its entry here equals it
-            alternatives.add(new Piece(after(text, tokenizer.decode(prefix)), (float) r.logprob(), List.of()));
+            alternatives.add(new Piece(piece, (float) r.logprob(), List.of()));
         }
         tokens[n] = token;
         prefix[n] = token;

@@ -72,6 +72,11 @@ public final class Tokenizer implements AutoCloseable {
         return hf.decode(l, true);
     }
 
+    /** One token's own text, special tokens included ({@code "</s>"}), where {@link #decode} gives them none. */
+    public String tokenText(int id) {
+        return hf.decode(new long[] {id}, false);
+    }
+
     @Override
     public void close() {
         if (!closed) {

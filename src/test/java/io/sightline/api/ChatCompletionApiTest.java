@@ -215,6 +215,12 @@ class ChatCompletionApiTest {
             }
             assertThat(mass).isLessThanOrEqualTo(1.0 + 1e-6);
         }
+        if (intervention.equals("vcd")) {
+            // VCD's plausibility cutoff leaves a few tokens: the rest rank at OpenAI's -9999, special ones by name
+            JsonNode top = content.get(0).get("top_logprobs");
+            assertThat(top.valueStream().map(a -> a.get("logprob").doubleValue())).contains(-9999.0);
+            assertThat(top.valueStream().map(a -> a.get("token").asString())).contains("</s>");
+        }
     }
 
     @Test
@@ -428,11 +434,12 @@ class ChatCompletionApiTest {
         return out;
     }
 
-    /** The text {@code token} adds after {@code prefix}. */
+    /** The text {@code token} adds after {@code prefix}; a token that adds none (a special token) is its own text. */
     private String piece(int[] prefix, int token) {
         int[] with = java.util.Arrays.copyOf(prefix, prefix.length + 1);
         with[prefix.length] = token;
-        return tokenizer.decode(with).substring(tokenizer.decode(prefix).length());
+        String piece = tokenizer.decode(with).substring(tokenizer.decode(prefix).length());
+        return piece.isEmpty() ? tokenizer.tokenText(token) : piece;
     }
 
     private static List<Byte> toList(byte[] bytes) {
