@@ -1,12 +1,13 @@
 // Drives Sightline's OpenAI-compatible API with the official openai npm client, against a started app.
-// SIGHTLINE_URL (default http://localhost:8080) names the app; run by .ci/run after the Maven build.
+// SIGHTLINE_URL (default http://localhost:8080) names the app, SIGHTLINE_API_KEY a team key when its API keys are on;
+// run by .ci/run after the Maven build (with keys on and a key made for this client).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 
 const base = (process.env.SIGHTLINE_URL ?? 'http://localhost:8080') + '/v1';
-// the service takes no key; the client insists on one
-const client = new OpenAI({ baseURL: base, apiKey: 'unused', timeout: 60_000, maxRetries: 0 });
+// the client sends its apiKey as the bearer; with the app's keys off any string will do, and the client insists on one
+const client = new OpenAI({ baseURL: base, apiKey: process.env.SIGHTLINE_API_KEY ?? 'unused', timeout: 60_000, maxRetries: 0 });
 const image = 'data:image/png;base64,'
   + readFileSync(new URL('../../onnx-models/samples/scene-b.png', import.meta.url)).toString('base64');
 const messages = [{
@@ -80,6 +81,23 @@ await check('an intervention as an extra body parameter', async () => {
   assert.equal(tokens.map((t) => t.token).join(''), text);
   assert.ok(tokens.every((t) => t.logprob <= 0));
   assert.ok(typeof c.sightline.scores.mean_logprob === 'number');
+});
+
+await check('logprobs with top_logprobs: each token with its most probable alternatives', async () => {
+  const c = await client.chat.completions.create({ model, messages, max_tokens: 20, logprobs: true, top_logprobs: 3 });
+  const tokens = c.choices[0].logprobs.content;
+  assert.equal(tokens.map((t) => t.token).join(''), c.choices[0].message.content);
+  for (const t of tokens) {
+    assert.equal(t.top_logprobs.length, 3);
+    const lps = t.top_logprobs.map((a) => a.logprob);
+    assert.deepEqual(lps, [...lps].sort((a, b) => b - a));
+    assert.ok(lps.every((lp) => lp <= 0));
+    assert.ok(lps.reduce((s, lp) => s + Math.exp(lp), 0) <= 1 + 1e-6);
+    // greedy: the chosen token is the most probable one, with the same logprob
+    assert.equal(t.top_logprobs[0].token, t.token);
+    assert.equal(t.top_logprobs[0].logprob, t.logprob);
+    assert.deepEqual(t.top_logprobs[0].bytes, [...Buffer.from(t.token, 'utf8')]);
+  }
 });
 
 await check('an http image URL is refused with 422 and a problem type', async () => {
