@@ -63,8 +63,15 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
                 return refuse(exchange, ProblemType.FORBIDDEN,
                         "no admin key is configured (sightline.auth.admin-key, env SIGHTLINE_AUTH_ADMIN_KEY)");
             }
-            return isAdmin(key) ? chain.filter(exchange)
-                    : refuse(exchange, ProblemType.FORBIDDEN, "the admin endpoints need the admin key, not a team key");
+            if (isAdmin(key)) {
+                return chain.filter(exchange);
+            }
+            // a team key is known but opens another door (403); anything else is not a credential here at all (401)
+            return keys.teamOf(ApiKeys.sha256(key))
+                    .map(team -> refuse(exchange, ProblemType.FORBIDDEN, "the admin endpoints need the admin key, not a team key"))
+                    .defaultIfEmpty(Mono.defer(() -> refuse(exchange, ProblemType.UNAUTHORIZED,
+                            "the admin endpoints need Authorization: Bearer <admin key>; this is not the admin key")))
+                    .flatMap(next -> next);
         }
         if (!enabled) {
             return chain.filter(exchange).contextWrite(TeamScope.ALL::in);

@@ -211,6 +211,9 @@ public final class ChatCompletions {
                 }
                 imageUrl = p.imageUrl().url();
                 imageField = field + ".image_url.url";
+                if (imageUrl.isBlank()) {
+                    throw new InvalidRequestException(imageField, "is empty: send the image inline as data:image/png;base64,...");
+                }
                 var scheme = URL_SCHEME.matcher(imageUrl);
                 if (scheme.find() && !scheme.group().equalsIgnoreCase("data:")) {
                     throw new RefusedRequestException(ProblemType.IMAGE_URL_REFUSED, imageField,

@@ -195,6 +195,10 @@ class AuthApiTest {
         assertProblem(get(ADMIN_KEY, "/v1/generations"), "forbidden", "/v1/generations");
         EntityExchangeResult<byte[]> noKey = get(null, "/v1/admin/api-keys");
         assertProblem(noKey, "unauthorized", "/v1/admin/api-keys");
+        // a key nobody issued is no credential at all: 401 on the admin door too, not "use the admin key, not a team key"
+        EntityExchangeResult<byte[]> unknown = get("not-a-key-anyone-issued", "/v1/admin/api-keys");
+        assertProblem(unknown, "unauthorized", "/v1/admin/api-keys");
+        assertThat(unknown.getResponseHeaders().getFirst(HttpHeaders.WWW_AUTHENTICATE)).isEqualTo("Bearer");
     }
 
     @Test
