@@ -18,6 +18,7 @@ import io.sightline.engine.InvalidParamsException;
 import io.sightline.engine.TokenListener;
 import io.sightline.engine.Tokenizer;
 import io.sightline.engine.sampling.Sampler;
+import io.sightline.intervention.ArmSpec;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -170,7 +171,7 @@ public final class ChatCompletions {
                 params.put(iv.name(), iv.params());
             }
         }
-        return new GenerationBody.Arm(String.join("+", interventions.stream().map(i -> String.valueOf(i.name())).toList()),
+        return new GenerationBody.Arm(ArmSpec.composedName(interventions.stream().map(i -> String.valueOf(i.name())).toList()),
                 params);
     }
 

@@ -3,6 +3,7 @@ package io.sightline.intervention;
 import io.sightline.engine.InvalidParamsException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,5 +24,10 @@ public record ArmSpec(String intervention, Map<String, Object> params) {
 
     public static ArmSpec none() {
         return new ArmSpec("none", Map.of());
+    }
+
+    /** The arm name that composes {@code parts} in this order (see {@link Composition}), e.g. {@code var+vcd}. */
+    public static String composedName(List<String> parts) {
+        return String.join(Composition.SEPARATOR, parts);
     }
 }
