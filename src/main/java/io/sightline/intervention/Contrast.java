@@ -1,6 +1,7 @@
 package io.sightline.intervention;
 
 import io.sightline.engine.FloatView;
+import io.sightline.engine.sampling.LogSoftmax;
 
 /**
  * The logit arithmetic the contrastive methods share (VCD, LQCD, CausalMM, M3ID, PAI's and IAF's guidance), on a step's
@@ -13,20 +14,7 @@ public final class Contrast {
 
     /** log_softmax of {@code l}, in double for a stable sum. */
     public static double[] logSoftmax(float[] l) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : l) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : l) {
-            sum += Math.exp(v - max);
-        }
-        double lse = max + Math.log(sum);
-        double[] out = new double[l.length];
-        for (int i = 0; i < l.length; i++) {
-            out[i] = l[i] - lse;
-        }
-        return out;
+        return LogSoftmax.of(l).all(l);
     }
 
     public static double[] logSoftmax(FloatView l) {

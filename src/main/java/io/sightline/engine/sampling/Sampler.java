@@ -86,24 +86,4 @@ public final class Sampler {
         }
         return out;
     }
-
-    /** log softmax as {@code l - max - log(sum exp(l - max))}, one expression for every caller so values agree bit for bit. */
-    private record LogSoftmax(double max, double logSum) {
-
-        static LogSoftmax of(float[] logits) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (float l : logits) {
-                max = Math.max(max, l);
-            }
-            double sum = 0;
-            for (float l : logits) {
-                sum += Math.exp(l - max);
-            }
-            return new LogSoftmax(max, Math.log(sum));
-        }
-
-        double at(float logit) {
-            return logit - max - logSum;
-        }
-    }
 }
