@@ -17,20 +17,25 @@ import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code /v1/evaluations}: start (202; {@link Idempotency} keys), list, fetch one with its report, page its items or export them, cancel. */
+/**
+ * {@code /v1/evaluations}: start one on a shipped set (JSON) or an uploaded one (multipart), 202 with
+ * {@link Idempotency} keys; list, fetch one with its report, page its items or export them, cancel.
+ */
 @RestController
 @RequestMapping(path = "/v1/evaluations", produces = MediaType.APPLICATION_JSON_VALUE)
 public class EvaluationController {
 
     private final EvaluationService service;
     private final GenerationRequestParser parser;
+    private final UploadPartsReader uploads;
     private final Idempotency idempotency;
     private final JsonMapper json;
 
-    public EvaluationController(EvaluationService service, GenerationRequestParser parser, Idempotency idempotency,
-                                JsonMapper json) {
+    public EvaluationController(EvaluationService service, GenerationRequestParser parser, UploadPartsReader uploads,
+                                Idempotency idempotency, JsonMapper json) {
         this.service = service;
         this.parser = parser;
+        this.uploads = uploads;
         this.idempotency = idempotency;
         this.json = json;
     }
@@ -42,8 +47,21 @@ public class EvaluationController {
                 .defaultIfEmpty(new byte[0])
                 .map(body -> parser.read(body, EvaluationBody.class))
                 .flatMap(body -> idempotency.once(request, EvaluationView.class, new byte[][] {json.writeValueAsBytes(body)},
-                        () -> service.create(body).map(view -> ResponseEntity.accepted()
-                                .location(URI.create("/v1/evaluations/" + view.id())).body(view))));
+                        () -> service.create(body).map(EvaluationController::accepted)));
+    }
+
+    /** An uploaded set: parts {@code request}, {@code items}, {@code images} and optionally {@code synonyms}. */
+    @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    public Mono<ResponseEntity<EvaluationView>> upload(ServerHttpRequest request) {
+        return uploads.read(request).flatMap(parts -> {
+            EvaluationBody body = parser.read(parts.request(), EvaluationBody.class);
+            return idempotency.once(request, EvaluationView.class, parts.fingerprint(json.writeValueAsBytes(body)),
+                    () -> service.create(body, parts).map(EvaluationController::accepted));
+        });
+    }
+
+    private static ResponseEntity<EvaluationView> accepted(EvaluationView view) {
+        return ResponseEntity.accepted().location(URI.create("/v1/evaluations/" + view.id())).body(view);
     }
 
     @GetMapping

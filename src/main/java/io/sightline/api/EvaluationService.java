@@ -1,7 +1,5 @@
 package io.sightline.api;
 
-import io.sightline.api.InvalidRequestException.FieldError;
-import io.sightline.engine.DecodingOptions;
 import io.sightline.eval.BenchmarkCatalog;
 import io.sightline.eval.BenchmarkKind;
 import io.sightline.scoring.Bootstrap;
@@ -9,109 +7,51 @@ import io.sightline.eval.EvaluationReport;
 import io.sightline.scoring.Synonyms;
 import io.sightline.store.EvaluationResultRecord;
 import io.sightline.store.EvaluationStore;
-import io.sightline.store.ImageRecord;
-import io.sightline.store.NewEvaluation;
 import io.sightline.store.StoredEvaluation;
-import io.sightline.vision.ImageHeader;
-import io.sightline.vision.ImagePreprocessor;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Evaluations end to end on the API side: admit a request (nothing stored on refusal), store the evaluation with
- * all its items as one transaction for the workers to claim, and read the caller's team's evaluations back with
- * their progress and a report recomputed from the stored answers (another team's id is a 404 like an unknown one).
+ * Evaluations end to end on the API side: admit a request for a shipped or an uploaded set
+ * ({@link EvaluationAdmission}; nothing stored on refusal), store the evaluation with all its items and images as one
+ * transaction for the workers to claim, and read the caller's team's evaluations back with their progress and a
+ * report computed from the stored answers (another team's id is a 404 like an unknown one).
  */
 public final class EvaluationService {
 
-    private final BenchmarkCatalog catalog;
-    private final DecodingAdmission decoding;
-    private final ImagePreprocessor images;
+    private final EvaluationAdmission admission;
     private final EvaluationStore store;
     private final JsonMapper json;
 
-    public EvaluationService(BenchmarkCatalog catalog, DecodingAdmission decoding, ImagePreprocessor images,
-                             EvaluationStore store, JsonMapper json) {
-        this.catalog = catalog;
-        this.decoding = decoding;
-        this.images = images;
+    public EvaluationService(EvaluationAdmission admission, EvaluationStore store, JsonMapper json) {
+        this.admission = admission;
         this.store = store;
         this.json = json;
     }
 
+    /** Starts an evaluation of a shipped set (the JSON body). */
     public Mono<EvaluationView> create(EvaluationBody body) {
+        return create(() -> admission.admit(body));
+    }
+
+    /** Starts an evaluation of an uploaded set (the multipart body); {@code body} is its parsed request part. */
+    Mono<EvaluationView> create(EvaluationBody body, UploadParts parts) {
+        return create(() -> admission.admit(body, parts));
+    }
+
+    private Mono<EvaluationView> create(Callable<EvaluationAdmission.Admitted> admitted) {
         // reading and checking the set's images is file and CPU work: off the event loop
-        return Mono.fromCallable(() -> admit(body))
+        return Mono.fromCallable(admitted)
                 .subscribeOn(Schedulers.boundedElastic())
                 .flatMap(a -> store.create(a.evaluation(), a.images()).then(find(a.evaluation().id())));
-    }
-
-    private record Admitted(NewEvaluation evaluation, List<ImageRecord> images) {
-    }
-
-    private Admitted admit(EvaluationBody body) {
-        List<FieldError> errors = new ArrayList<>();
-        if (body.set() == null || body.set().isBlank()) {
-            errors.add(new FieldError("set", "is required: a shipped set such as shapes-v1/pope-adversarial"));
-            errors.addAll(decoding.check(body, 1));
-            throw new InvalidRequestException(errors);
-        }
-        BenchmarkCatalog.Entry set = catalog.find(body.set());
-        if (set == null) {
-            throw new UnknownSetException(body.set(), catalog.names());
-        }
-        int size = set.items().size();
-        int limit = body.limit() == null ? size : body.limit();
-        if (limit < 1 || limit > size) {
-            errors.add(new FieldError("limit", "must be in 1.." + size + " (the set's items), was " + limit));
-        }
-        BenchmarkKind kind = set.kind();
-        errors.addAll(decoding.check(body, kind.defaultMaxNewTokens()));
-        if (!errors.isEmpty()) {
-            throw new InvalidRequestException(errors);
-        }
-        DecodingAdmission.Bound bound = decoding.bind(body, kind.defaultMaxNewTokens(), DecodingOptions.ArmSeeds.SHARED);
-
-        Map<String, ImageRecord> byPath = new LinkedHashMap<>();
-        List<NewEvaluation.Item> items = new ArrayList<>();
-        for (int i = 0; i < limit; i++) {
-            Record item = set.items().get(i);
-            String path = kind.image(item);
-            ImageRecord image = byPath.computeIfAbsent(path, p -> image(set.dir().resolve(p)));
-            items.add(new NewEvaluation.Item(i, json.writeValueAsString(kind.payload(item)), image.sha256()));
-        }
-        Map<String, Object> accepted = new LinkedHashMap<>();
-        accepted.put("set", set.name());
-        accepted.put("limit", limit);
-        accepted.putAll(bound.accepted());
-        String synonyms = kind == BenchmarkKind.CHAIR ? json.writeValueAsString(set.synonyms()) : null;
-        NewEvaluation evaluation = new NewEvaluation(UUID.randomUUID(), set.name(), kind.code(),
-                json.writeValueAsString(accepted), synonyms, items);
-        return new Admitted(evaluation, List.copyOf(byPath.values()));
-    }
-
-    /** A shipped image, checked as an upload would be (it is served back by /v1/images). */
-    private ImageRecord image(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("benchmark image " + file, e);
-        }
-        ImageHeader header = images.prepare(bytes).header();
-        return new ImageRecord(ImageRecord.sha256(bytes), bytes, header.format().mediaType(), header.width(),
-                header.height());
     }
 
     /** The evaluation with its report over the items done so far. */

@@ -54,6 +54,8 @@ public class ProblemHandler {
         ProblemDetail problem = type.problem(e.getMessage());
         if (e instanceof InvalidRequestException invalid) {
             problem.setProperty("errors", invalid.errors());
+        } else if (e instanceof InvalidSetException invalid) {
+            problem.setProperty("errors", invalid.errors());
         } else if (e instanceof UnknownInterventionException unknown) {
             problem.setProperty("known", unknown.known());
         } else if (e instanceof UnknownSetException unknown) {

@@ -33,6 +33,7 @@ public enum ProblemType {
     FORBIDDEN("forbidden", HttpStatus.FORBIDDEN, "Forbidden"),
     UNKNOWN_MODEL("unknown-model", HttpStatus.NOT_FOUND, "Unknown model"),
     UNKNOWN_SET("unknown-set", HttpStatus.UNPROCESSABLE_CONTENT, "Unknown benchmark set"),
+    INVALID_SET("invalid-set", HttpStatus.UNPROCESSABLE_CONTENT, "Uploaded benchmark set refused"),
     NOT_FOUND("not-found", HttpStatus.NOT_FOUND, "Not found"),
     INVALID_STATE("invalid-state", HttpStatus.CONFLICT, "Not possible in the resource's current state"),
     METHOD_NOT_ALLOWED("method-not-allowed", HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed"),

@@ -4,12 +4,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sightline.api.ApiKeyFilter;
 import io.sightline.api.ChatCompletions;
 import io.sightline.api.DecodingAdmission;
+import io.sightline.api.EvaluationAdmission;
 import io.sightline.api.EvaluationService;
 import io.sightline.api.FeedbackService;
 import io.sightline.api.GenerationAdmission;
 import io.sightline.api.GenerationRequestParser;
 import io.sightline.api.GenerationService;
 import io.sightline.api.Idempotency;
+import io.sightline.api.UploadPartsReader;
+import io.sightline.api.UploadedSetParser;
 import io.sightline.engine.DecodeLoop;
 import io.sightline.engine.EngineOptions;
 import io.sightline.engine.Generator;
@@ -164,8 +167,17 @@ public class SightlineConfiguration {
 
     @Bean
     EvaluationService evaluationService(BenchmarkCatalog catalog, DecodingAdmission decoding, ImagePreprocessor images,
-                                        EvaluationStore store, JsonMapper json) {
-        return new EvaluationService(catalog, decoding, images, store, json);
+                                        EvaluationStore store, JsonMapper json, SightlineProperties properties) {
+        UploadedSetParser uploads = new UploadedSetParser(json, images, catalog,
+                properties.eval().upload().maxItems(), properties.limits().maxPromptChars());
+        return new EvaluationService(new EvaluationAdmission(catalog, uploads, decoding, images, json), store, json);
+    }
+
+    /** Its own multipart limits, sized for a whole set rather than the one image of a generation (see below). */
+    @Bean
+    UploadPartsReader uploadPartsReader(SightlineProperties properties) {
+        SightlineProperties.Upload upload = properties.eval().upload();
+        return new UploadPartsReader(upload.maxImages(), upload.maxPartBytes().toBytes(), upload.maxBytes().toBytes());
     }
 
     /**

@@ -76,12 +76,28 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
      * @param lease        how long a claimed item stays with its worker without renewal; a crashed instance's
      *                     items are claimable again after it
      * @param pollInterval the worker's wait after finding nothing to claim
+     * @param upload       what an uploaded set (multipart {@code POST /v1/evaluations}) may hold
      */
     public record Eval(@NotNull @DefaultValue("onnx-models/benchmarks") Path benchmarks,
                        @DefaultValue("true") boolean enabled,
                        @Min(1) @Max(256) @DefaultValue("8") int batchSize,
                        @NotNull @DefaultValue("60s") Duration lease,
-                       @NotNull @DefaultValue("1s") Duration pollInterval) {
+                       @NotNull @DefaultValue("1s") Duration pollInterval,
+                       @Valid @DefaultValue Upload upload) {
+    }
+
+    /**
+     * Bounds of an uploaded set; the whole request is held in memory while it is checked.
+     *
+     * @param maxItems     lines of the items part
+     * @param maxImages    image parts
+     * @param maxPartBytes any one part (an image is also held to {@code limits.max-image-bytes})
+     * @param maxBytes     the whole request body
+     */
+    public record Upload(@Min(1) @DefaultValue("10000") int maxItems,
+                         @Min(1) @Max(100000) @DefaultValue("2000") int maxImages,
+                         @NotNull @DefaultValue("10MB") DataSize maxPartBytes,
+                         @NotNull @DefaultValue("100MB") DataSize maxBytes) {
     }
 
     /**

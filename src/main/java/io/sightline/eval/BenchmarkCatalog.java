@@ -75,6 +75,15 @@ public final class BenchmarkCatalog {
         };
     }
 
+    /**
+     * The object words of the first shipped caption set, i.e. the model's object vocabulary: what an uploaded chair
+     * set is scored with unless it brings its own; empty when no caption set is shipped.
+     */
+    public Map<String, List<String>> captionSynonyms() {
+        return names().stream().filter(n -> n.endsWith("/captions")).findFirst()
+                .map(n -> find(n).synonyms()).orElse(Map.of());
+    }
+
     private static Map<String, List<String>> synonyms(Path dir) {
         try {
             return synonymWords(Files.readString(dir.resolve("synonyms.json")));

@@ -232,7 +232,9 @@ class EvaluationApiTest {
                 Arguments.of("bad parameter", Map.of("set", POPE, "arms", List.of(Map.of("intervention", "vcd",
                         "params", Map.of("alpha", -3)))), 422, "invalid-params"),
                 Arguments.of("out-of-range decoding", Map.of("set", POPE, "temperature", 9), 400, "invalid-request"),
-                Arguments.of("unknown field", Map.of("set", POPE, "items", 3), 400, "invalid-request"));
+                Arguments.of("unknown field", Map.of("set", POPE, "items", 3), 400, "invalid-request"),
+                Arguments.of("an upload in a JSON body", Map.of("upload", Map.of("name", "mine", "kind", "pope")), 400,
+                        "invalid-request"));
     }
 
     @ParameterizedTest(name = "{0} -> {2} {3}")
