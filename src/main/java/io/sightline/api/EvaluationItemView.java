@@ -12,10 +12,12 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * @param item     the benchmark item in its file format (POPE: question_id, image, text, label, object)
  * @param imageUrl where the item's image can be fetched
- * @param worker   the worker that holds (leased) or finished (done) it
- * @param attempts how often a worker claimed it
+ * @param status   pending, leased, done or failed (on every attempt it was allowed)
+ * @param worker   the worker that holds (leased) or ended (done, failed) it
+ * @param attempts runs not handed back unrun: failed ones, ones whose lease ran out, the one in flight or done
+ * @param error    the latest failed run's reason (the final one once failed); null once done
  */
-public record EvaluationItemView(int index, String status, int attempts, String worker, JsonNode item,
+public record EvaluationItemView(int index, String status, int attempts, String worker, String error, JsonNode item,
                                  @JsonProperty("image_sha256") String imageSha256,
                                  @JsonProperty("image_url") String imageUrl, List<Result> results) {
 
@@ -36,7 +38,8 @@ public record EvaluationItemView(int index, String status, int attempts, String 
     }
 
     static EvaluationItemView of(EvaluationItemRecord i, JsonMapper json) {
-        return new EvaluationItemView(i.index(), i.status(), i.attempts(), i.leaseOwner(), json.readTree(i.payloadJson()),
+        return new EvaluationItemView(i.index(), i.status(), i.attempts(), i.leaseOwner(), i.error(),
+                json.readTree(i.payloadJson()),
                 i.imageSha256(), "/v1/images/" + i.imageSha256(),
                 i.results().stream().map(r -> result(r, json)).toList());
     }

@@ -76,22 +76,26 @@ public final class EvaluationService {
                         p.page(), p.size(), p.total()));
     }
 
-    /** Every item's rows, one per item and arm, as CSV (RFC 4180). */
+    /** Every item's rows, one per item and arm (one without an arm for a failed item), as CSV (RFC 4180). */
     public Mono<String> csv(UUID id) {
         return store.findVisible(id)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no evaluation with id " + id)))
                 .flatMap(e -> store.items(id, 0, e.totalItems()))
                 .map(p -> {
                     StringBuilder out = new StringBuilder("item_index,question_id,status,arm,intervention,answer,"
-                            + "leading_answer,correct,tokens,latency_ms,tokens_per_second,scores\r\n");
+                            + "leading_answer,correct,tokens,latency_ms,tokens_per_second,scores,error\r\n");
                     p.items().forEach(i -> {
-                        JsonNode item = json.readTree(i.payloadJson());
+                        String questionId = json.readTree(i.payloadJson()).path("question_id").asString("");
                         for (EvaluationResultRecord r : i.results()) {
                             JsonNode scores = json.readTree(r.scoresJson());
-                            out.append(csvRow(i.index(), item.path("question_id").asString(""), i.status(), r.armIndex(),
+                            out.append(csvRow(i.index(), questionId, i.status(), r.armIndex(),
                                     r.intervention(), r.answer(), r.leadingAnswer(),
                                     scores.has("correct") ? scores.get("correct").asString() : "", r.tokens(),
-                                    r.latencyMs(), r.tokensPerSecond(), r.scoresJson()));
+                                    r.latencyMs(), r.tokensPerSecond(), r.scoresJson(), null));
+                        }
+                        if (i.status().equals("failed")) {
+                            out.append(csvRow(i.index(), questionId, i.status(), null, null, null, null, null, null,
+                                    null, null, null, i.error()));
                         }
                     });
                     return out.toString();

@@ -24,23 +24,30 @@ public record EvaluationView(UUID id, String status, String reason, String set, 
                              EvaluationReport report) {
 
     /**
-     * @param itemsPerSecond done items over the time from the start to the latest done item; null before one is done
+     * @param failed         items that failed on every attempt they were allowed (sightline.eval.max-attempts)
+     * @param itemsPerSecond ended (done or failed) items over the time from the start to the latest one; null before
+     *                       one has ended
      * @param etaSeconds     items left at that rate; null while unknown or once the evaluation has ended
      */
-    public record Progress(int done, int total, @JsonProperty("items_per_second") Double itemsPerSecond,
+    public record Progress(int done, int failed, int total, @JsonProperty("items_per_second") Double itemsPerSecond,
                            @JsonProperty("eta_seconds") Double etaSeconds) {
     }
 
     static EvaluationView of(StoredEvaluation e, EvaluationReport report, JsonMapper json) {
         Double rate = null;
-        if (e.startedAt() != null && e.lastItemAt() != null && e.doneItems() > 0) {
+        int ended = e.doneItems() + e.failedItems();
+        if (e.startedAt() != null && e.lastItemAt() != null && ended > 0) {
             double seconds = Duration.between(e.startedAt(), e.lastItemAt()).toNanos() / 1e9;
-            rate = seconds > 0 ? e.doneItems() / seconds : null;
+            rate = seconds > 0 ? ended / seconds : null;
         }
-        boolean open = e.status().equals("queued") || e.status().equals("running");
-        Double eta = open && rate != null ? (e.totalItems() - e.doneItems()) / rate : null;
+        Double eta = isOpen(e) && rate != null ? (e.totalItems() - ended) / rate : null;
         return new EvaluationView(e.id(), e.status(), e.reason(), e.setName(), e.kind(), json.readTree(e.requestJson()),
-                new Progress(e.doneItems(), e.totalItems(), rate, eta), e.createdAt(), e.startedAt(), e.finishedAt(),
-                report);
+                new Progress(e.doneItems(), e.failedItems(), e.totalItems(), rate, eta), e.createdAt(), e.startedAt(),
+                e.finishedAt(), report);
+    }
+
+    /** Queued or running: items may still be done, and the report may still change. */
+    static boolean isOpen(StoredEvaluation e) {
+        return e.status().equals("queued") || e.status().equals("running");
     }
 }

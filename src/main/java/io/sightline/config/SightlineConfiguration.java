@@ -193,7 +193,7 @@ public class SightlineConfiguration {
         String owner = ManagementFactory.getRuntimeMXBean().getName() + "-"
                 + UUID.randomUUID().toString().substring(0, 8);
         return new EvaluationWorker(owner, new EvaluationWorker.Settings(eval.batchSize(), eval.lease(),
-                eval.pollInterval()), store, images, preprocessor, generator, json, meters);
+                eval.pollInterval(), eval.maxAttempts()), store, images, preprocessor, generator, json, meters);
     }
 
     @Bean

@@ -76,6 +76,8 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
      * @param lease        how long a claimed item stays with its worker without renewal; a crashed instance's
      *                     items are claimable again after it
      * @param pollInterval the worker's wait after finding nothing to claim
+     * @param maxAttempts  failed runs (or leases that ran out) after which an item is failed for good; an
+     *                     evaluation with a failed item ends failed, its report over the items that are done
      * @param upload       what an uploaded set (multipart {@code POST /v1/evaluations}) may hold
      */
     public record Eval(@NotNull @DefaultValue("onnx-models/benchmarks") Path benchmarks,
@@ -83,6 +85,7 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
                        @Min(1) @Max(256) @DefaultValue("8") int batchSize,
                        @NotNull @DefaultValue("60s") Duration lease,
                        @NotNull @DefaultValue("1s") Duration pollInterval,
+                       @Min(1) @Max(100) @DefaultValue("3") int maxAttempts,
                        @Valid @DefaultValue Upload upload) {
     }
 

@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -40,9 +41,15 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Runs evaluation items from the PostgreSQL queue on one background thread: claim a batch of one evaluation's
  * items with a lease, run every item's prompts for every arm in one {@link Generator#generateBatch} call, store
- * each item's results (marking it done in the same transaction), and complete the evaluation when no item is left.
+ * each item's results (marking it done in the same transaction), and end the evaluation when no item is open.
  * While a batch runs its leases are renewed every third of the lease, and a cancelled evaluation stops the engine
  * call. Stopping lets the leases go at once; a crashed instance's leases run out and other workers claim the items.
+ *
+ * <p>Failures are per item: an item whose image cannot be prepared fails alone, a batch that fails hands all its
+ * items back with the error, and an item that failed before is claimed alone next time (EvaluationStore#claim), so
+ * one bad item does not sink the others. An item that fails {@code maxAttempts} runs is failed for good; the
+ * evaluation then ends {@code failed}, its report over the items that are done. Cancelling and stopping hand the
+ * items back without counting an attempt.
  */
 public final class EvaluationWorker implements SmartLifecycle {
 
@@ -52,8 +59,9 @@ public final class EvaluationWorker implements SmartLifecycle {
      * @param batchSize    items claimed and run together
      * @param lease        how long a claimed item stays with this worker without a renewal
      * @param pollInterval the wait after finding nothing to claim
+     * @param maxAttempts  failed runs (or lost leases) after which an item is failed for good
      */
-    public record Settings(int batchSize, Duration lease, Duration pollInterval) {
+    public record Settings(int batchSize, Duration lease, Duration pollInterval, int maxAttempts) {
     }
 
     private final String owner;
@@ -106,8 +114,8 @@ public final class EvaluationWorker implements SmartLifecycle {
         thread = new Thread(this::loop, "evaluation-worker-" + owner);
         thread.setDaemon(true);
         thread.start();
-        log.info("Evaluation worker {} started (batch {}, lease {}, poll {})", owner, settings.batchSize(),
-                settings.lease(), settings.pollInterval());
+        log.info("Evaluation worker {} started (batch {}, lease {}, poll {}, max attempts {})", owner,
+                settings.batchSize(), settings.lease(), settings.pollInterval(), settings.maxAttempts());
     }
 
     /** Stops after cancelling the batch in flight, and lets this worker's leases go. */
@@ -161,7 +169,9 @@ public final class EvaluationWorker implements SmartLifecycle {
 
     /** One claim and its run; false when there was nothing to claim. */
     private boolean runBatch() {
-        List<ClaimedItem> claimed = store.claim(owner, settings.batchSize(), settings.lease()).block();
+        store.failExpired(settings.maxAttempts()).block().forEach(this::finish);
+        List<ClaimedItem> claimed = store.claim(owner, settings.batchSize(), settings.lease(), settings.maxAttempts())
+                .block();
         if (claimed == null || claimed.isEmpty()) {
             return false;
         }
@@ -174,27 +184,46 @@ public final class EvaluationWorker implements SmartLifecycle {
         long t0 = System.nanoTime();
         try {
             int stored = run(evaluation, claimed, cancellation);
+            // items the store would not mark done (the evaluation ended meanwhile) go back, no attempt counted
+            store.release(owner).block();
             double seconds = (System.nanoTime() - t0) / 1e9;
             itemsPerSecond.set(stored / seconds);
             itemsDone.increment(stored);
             StoredEvaluation now = store.find(evaluation.id()).block();
             log.info("Evaluation {} ({}): {} items in {} s by {}; {}/{} done", evaluation.id(), evaluation.setName(),
                     stored, String.format("%.2f", seconds), owner, now.doneItems(), now.totalItems());
-            if (Boolean.TRUE.equals(store.finishIfDrained(evaluation.id()).block())) {
-                log.info("Evaluation {} completed", evaluation.id());
+        } catch (RuntimeException e) {
+            if (e instanceof CancelledException || cancellation.isCancelled() || !running) {
+                // the evaluation was cancelled, or this worker is stopping: not the items' fault
+                store.release(owner).block();
+                return true;
             }
-        } catch (CancelledException e) {
-            // the evaluation was cancelled, or this worker is stopping: the items go back to the queue
-            store.release(owner).block();
-        } catch (SightlineException e) {
-            log.warn("Evaluation {} failed: {}", evaluation.id(), e.getMessage());
-            store.fail(evaluation.id(), e.code() + ": " + e.getMessage()).block();
-            store.release(owner).block();
+            failAttempt(evaluation, claimed, e);
         } finally {
             renewal.cancel(false);
             inFlight.set(null);
         }
+        finish(evaluation.id());
         return true;
+    }
+
+    /** Hands the items back with the error, or fails them for good at the attempt limit. */
+    private void failAttempt(StoredEvaluation evaluation, List<ClaimedItem> items, RuntimeException e) {
+        String reason = e instanceof SightlineException s ? s.code() + ": " + s.getMessage() : e.toString();
+        List<Integer> indexes = items.stream().map(ClaimedItem::index).toList();
+        Long failed = store.failAttempt(evaluation.id(), indexes, owner, reason, settings.maxAttempts()).block();
+        if (e instanceof SightlineException) {
+            log.warn("Evaluation {}: items {} failed ({}); {} of them for good", evaluation.id(), indexes, reason, failed);
+        } else {
+            log.warn("Evaluation {}: items {} failed; {} of them for good", evaluation.id(), indexes, failed, e);
+        }
+    }
+
+    private void finish(UUID id) {
+        String status = store.finishIfDrained(id, settings.maxAttempts()).block();
+        if (status != null) {
+            log.info("Evaluation {} {}", id, status);
+        }
     }
 
     private void renew(StoredEvaluation evaluation, Cancellation cancellation) {
@@ -209,7 +238,10 @@ public final class EvaluationWorker implements SmartLifecycle {
         }
     }
 
-    /** Runs the items' prompts for all arms in one engine call and stores each item; returns items stored. */
+    /**
+     * Runs the items' prompts for all arms in one engine call and stores each item; returns items stored. An item
+     * whose image cannot be prepared (refused by the preprocessor) fails alone before the call.
+     */
     private int run(StoredEvaluation evaluation, List<ClaimedItem> claimed, Cancellation cancellation) {
         BenchmarkKind kind = BenchmarkKind.ofCode(evaluation.kind());
         JsonNode request = json.readTree(evaluation.requestJson());
@@ -222,11 +254,22 @@ public final class EvaluationWorker implements SmartLifecycle {
         Map<String, byte[]> bytes = images.bytes(claimed.stream().map(ClaimedItem::imageSha256).distinct().toList())
                 .block();
         Map<String, ImageInput> pixels = new HashMap<>();
-        bytes.forEach((sha, b) -> pixels.put(sha, preprocessor.prepare(b).input()));
+        List<ClaimedItem> runnable = new ArrayList<>();
+        for (ClaimedItem c : claimed) {
+            try {
+                pixels.computeIfAbsent(c.imageSha256(), sha -> preprocessor.prepare(bytes.get(sha)).input());
+                runnable.add(c);
+            } catch (SightlineException e) {
+                failAttempt(evaluation, List.of(c), e);
+            }
+        }
+        if (runnable.isEmpty()) {
+            return 0;
+        }
 
         List<Record> items = new ArrayList<>();
         List<GenerationRequest> requests = new ArrayList<>();
-        for (ClaimedItem c : claimed) {
+        for (ClaimedItem c : runnable) {
             Record item = kind.item(json.readTree(c.payloadJson()));
             items.add(item);
             for (String prompt : kind.prompts(item)) {
@@ -238,15 +281,15 @@ public final class EvaluationWorker implements SmartLifecycle {
 
         int stored = 0;
         int next = 0;
-        for (int i = 0; i < claimed.size(); i++) {
+        for (int i = 0; i < runnable.size(); i++) {
             Record item = items.get(i);
             List<List<ArmResult>> perPrompt = results.subList(next, next + kind.prompts(item).size());
             next += perPrompt.size();
             List<EvaluationResultRecord> rows = new ArrayList<>();
             for (int arm = 0; arm < arms.size(); arm++) {
-                rows.add(result(kind, item, claimed.get(i).index(), arm, perPrompt, synonyms));
+                rows.add(result(kind, item, runnable.get(i).index(), arm, perPrompt, synonyms));
             }
-            if (Boolean.TRUE.equals(store.complete(evaluation.id(), claimed.get(i).index(), owner, rows).block())) {
+            if (Boolean.TRUE.equals(store.complete(evaluation.id(), runnable.get(i).index(), owner, rows).block())) {
                 stored++;
             }
         }

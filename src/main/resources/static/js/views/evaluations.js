@@ -11,9 +11,10 @@ export const isOpen = e => OPEN.includes(e.status);
 
 export function progressBar(p) {
   const pct = p.total ? (100 * p.done) / p.total : 0;
-  return h('div', {class: 'progress', title: `${p.done} of ${p.total} items`},
+  const failed = p.failed ? `, ${p.failed} failed` : '';
+  return h('div', {class: 'progress', title: `${p.done} of ${p.total} items done${failed}`},
     h('div', {class: 'bar', style: `width: ${pct.toFixed(1)}%`}),
-    h('span', {}, `${p.done}/${p.total}`));
+    h('span', {}, `${p.done}/${p.total}${failed}`));
 }
 
 export async function cancel(id, page) {

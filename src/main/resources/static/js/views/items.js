@@ -49,7 +49,7 @@ export async function renderList(root, page) {
         arms.map((_, arm) => {
           const r = item.results.find(x => x.arm === arm);
           return h('td', {}, r ? markAnswer(e.kind, item.item, r).map(m => h('div', {title: m.note}, answerSpans(m)))
-              : h('span', {class: 'sub'}, item.status));
+              : h('span', {class: item.status === 'failed' ? 'error' : 'sub', title: item.error ?? ''}, item.status));
         }))))),
     h('div', {class: 'pager'},
       index > 0 && h('a', {href: `#/evaluations/${id}/items?page=${index - 1}`}, '← previous'), ' ',
@@ -85,6 +85,8 @@ export async function renderItem(root, page) {
                   h('p', {class: 'text'}, answerSpans(m)), h('p', {class: 'note'}, m.note))),
                 h('p', {class: 'sub'}, `${r.tokens} tokens · ${num(r.latency_ms, 1)} ms · ${num(r.tokens_per_second, 1)} tokens/s`),
                 h('pre', {class: 'scores'}, JSON.stringify(r.scores, null, 1))]
-              : h('p', {class: 'sub'}, `not answered yet (${item.status})`));
+              : item.status === 'failed'
+                ? h('p', {class: 'error'}, `failed after ${item.attempts} attempts: ${item.error}`)
+                : h('p', {class: 'sub'}, `not answered yet (${item.status})`));
         }))))));
 }

@@ -147,7 +147,7 @@ class EvaluationApiTest {
         try {
             UUID id = create(Map.of("set", POPE, "limit", 16, "arms", TWO_ARMS));
             // a crashed instance: it leased four items and died; its leases run out after 300 ms
-            assertThat(store.claim("crashed-instance", 4, Duration.ofMillis(300)).block()).hasSize(4);
+            assertThat(store.claim("crashed-instance", 4, Duration.ofMillis(300), 3).block()).hasSize(4);
 
             first.start();
             awaitDone(id, 2);
@@ -210,7 +210,7 @@ class EvaluationApiTest {
         } finally {
             worker.start();
         }
-        assertThat(store.claim("anyone", 10, Duration.ofSeconds(1)).block())
+        assertThat(store.claim("anyone", 10, Duration.ofSeconds(1), 3).block())
                 .noneMatch(item -> item.evaluationId().equals(id));
         assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "'")).isZero();
 
@@ -252,7 +252,7 @@ class EvaluationApiTest {
 
     private EvaluationWorker worker(String name, int batchSize) {
         return new EvaluationWorker("test-" + name + "-" + UUID.randomUUID().toString().substring(0, 6),
-                new EvaluationWorker.Settings(batchSize, Duration.ofSeconds(30), Duration.ofMillis(50)), store, images,
+                new EvaluationWorker.Settings(batchSize, Duration.ofSeconds(30), Duration.ofMillis(50), 3), store, images,
                 preprocessor, generator, json, meters);
     }
 
