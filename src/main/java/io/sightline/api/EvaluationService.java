@@ -30,6 +30,7 @@ public final class EvaluationService {
     private final EvaluationAdmission admission;
     private final EvaluationStore store;
     private final JsonMapper json;
+    private final EndedReports reports = new EndedReports();
 
     public EvaluationService(EvaluationAdmission admission, EvaluationStore store, JsonMapper json) {
         this.admission = admission;
@@ -58,9 +59,25 @@ public final class EvaluationService {
     public Mono<EvaluationView> find(UUID id) {
         return store.findVisible(id)
                 .switchIfEmpty(Mono.error(() -> new NotFoundException("no evaluation with id " + id)))
-                .flatMap(e -> Mono.zip(store.payloads(id), store.results(id, 0, Integer.MAX_VALUE))
-                        .publishOn(Schedulers.boundedElastic())
-                        .map(t -> EvaluationView.of(e, report(e, t.getT1(), t.getT2()), json)));
+                .flatMap(e -> report(e).map(report -> EvaluationView.of(e, report, json)));
+    }
+
+    /** The report; once the evaluation has ended it can no longer change and comes from {@link EndedReports}. */
+    private Mono<EvaluationReport> report(StoredEvaluation e) {
+        boolean ended = !EvaluationView.isOpen(e);
+        EvaluationReport cached = ended ? reports.get(e.id()) : null;
+        if (cached != null) {
+            return Mono.just(cached);
+        }
+        return Mono.zip(store.payloads(e.id()), store.results(e.id(), 0, Integer.MAX_VALUE))
+                .publishOn(Schedulers.boundedElastic())
+                .map(t -> {
+                    EvaluationReport report = report(e, t.getT1(), t.getT2());
+                    if (ended) {
+                        reports.put(e.id(), report);
+                    }
+                    return report;
+                });
     }
 
     public Mono<EvaluationPageView> list(int page, int size) {

@@ -115,6 +115,11 @@ class ItemFailureApiTest {
             assertThat(line).contains(",failed,");
             assertThat(line).contains("invalid-image: ");
         });
+
+        // the ended evaluation's report is cached: rows removed behind the app's back no longer change it
+        JsonNode report = calls.get("/v1/evaluations/" + id).get("report");
+        db.sql("DELETE FROM evaluation_results WHERE evaluation_id = :id").bind("id", id).then().block();
+        assertThat(calls.get("/v1/evaluations/" + id).get("report")).isEqualTo(report);
     }
 
     @Test
