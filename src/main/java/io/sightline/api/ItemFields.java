@@ -3,7 +3,6 @@ package io.sightline.api;
 import io.sightline.api.InvalidRequestException.FieldError;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -48,7 +47,7 @@ final class ItemFields {
         return v.stringValue();
     }
 
-    String oneOf(String name, Set<String> values) {
+    String oneOf(String name, List<String> values) {
         String v = text(name);
         if (v != null && !values.contains(v)) {
             return fail(name, "must be one of " + values + ", was \"" + v + "\"");

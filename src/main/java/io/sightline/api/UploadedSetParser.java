@@ -107,7 +107,7 @@ public final class UploadedSetParser {
             }
             Record item = switch (kind) {
                 case POPE -> {
-                    String label = f.oneOf("label", Set.of("yes", "no"));
+                    String label = f.oneOf("label", List.of("yes", "no"));
                     String object = f.text("object");
                     yield f.ok() ? new PopeItem(questionId, image, prompt, label, object) : null;
                 }
@@ -120,7 +120,7 @@ public final class UploadedSetParser {
             if (questionId != null) {
                 String first = questionIds.putIfAbsent(questionId, pointer);
                 if (first != null) {
-                    f.fail("question_id", questionId + " is also " + first + "'s");
+                    f.fail("question_id", "repeats " + first + "'s, " + questionId);
                 }
             }
             lines.add(new Line(pointer, image, f.ok() ? item : null));
