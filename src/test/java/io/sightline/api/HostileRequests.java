@@ -24,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * RobustnessTest's requests, endpoint by endpoint, drawn from a fixed seed: malformed and truncated JSON, hostile
  * images (lying, corrupt or truncated headers, zero bytes, random bytes behind real magic numbers, oversized uploads
- * and data URLs), URLs the service must never fetch, bad parameters, bad query parameters and ids, bad
+ * and data URLs; also as the image of an uploaded evaluation set), URLs the service must never fetch, bad parameters, bad query parameters and ids, bad
  * {@code Idempotency-Key} headers, missing, unknown, revoked and misplaced API keys, and random bytes under every
  * content type. None of them may succeed or store anything.
  */
@@ -198,6 +198,10 @@ final class HostileRequests {
             team("bad evaluation " + abbreviate(body.toString()), HttpMethod.POST, EVALUATIONS, MediaType.APPLICATION_JSON,
                     json(body));
         }
+        for (Map.Entry<String, byte[]> image : images().entrySet()) {
+            upload("image " + image.getKey() + " in an uploaded set", image.getValue(), "image.png");
+        }
+        upload("an uploaded image named ../../etc/passwd", png, "../../etc/passwd");
         randomBodies(EVALUATIONS, callers.team());
         String unknown = EVALUATIONS + "/" + UUID.randomUUID();
         for (String path : List.of(EVALUATIONS + "?page=-1", EVALUATIONS + "?size=0", EVALUATIONS + "?size=101",
@@ -374,6 +378,23 @@ final class HostileRequests {
         }).contentType(MediaType.IMAGE_PNG);
         parts.part("request", new String(json(request), StandardCharsets.UTF_8), MediaType.APPLICATION_JSON);
         cases.add(new Case(name + " (multipart)", HttpMethod.POST, GENERATIONS, MediaType.MULTIPART_FORM_DATA,
+                parts.build(), bearer(callers.team()), Map.of()));
+    }
+
+    /** An uploaded POPE set of one question about {@code image}, sent under {@code filename}. */
+    private void upload(String name, byte[] image, String filename) {
+        MultipartBodyBuilder parts = new MultipartBodyBuilder();
+        parts.part("request", new String(json(Map.of("upload", Map.of("name", "hostile", "kind", "pope"))),
+                StandardCharsets.UTF_8), MediaType.APPLICATION_JSON);
+        parts.part("items", new String(json(Map.of("question_id", 1, "image", "image.png", "text", PROMPT,
+                "label", "yes", "object", "circle")), StandardCharsets.UTF_8));
+        parts.part("images", new ByteArrayResource(image) {
+            @Override
+            public String getFilename() {
+                return filename;
+            }
+        }).contentType(MediaType.IMAGE_PNG);
+        cases.add(new Case(name + " (multipart)", HttpMethod.POST, EVALUATIONS, MediaType.MULTIPART_FORM_DATA,
                 parts.build(), bearer(callers.team()), Map.of()));
     }
 
