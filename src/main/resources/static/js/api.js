@@ -1,5 +1,6 @@
 // The public API as the dashboard uses it. Every call sends the key from the header field as a bearer token when one
-// is set, images and downloads included (an <img src> could not carry the header, so those go through blobs).
+// is set, multipart uploads, images and downloads included (an <img src> could not carry the header, so those go
+// through blobs).
 
 const KEY = 'sightline.apiKey';
 
@@ -30,6 +31,7 @@ export class ApiError extends Error {
 
 async function send(method, path, body) {
   const init = {method, headers: headers({Accept: 'application/json'})};
+  // FormData: the browser writes the multipart Content-Type with its boundary; only the key is added
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers.set('Content-Type', 'application/json');

@@ -1,8 +1,10 @@
-// #/evaluations: every evaluation with live progress, and a form that starts one.
+// #/evaluations: every evaluation with live progress, and a form that starts one on a shipped or an uploaded set.
 
 import {get, post, withQuery} from '../api.js';
 import {h, replace} from '../dom.js';
 import {duration, num, time} from '../format.js';
+import {problemView} from '../problem.js';
+import {uploadFields} from './upload-set.js';
 
 const PAGE = 20;
 const OPEN = ['queued', 'running'];
@@ -42,30 +44,42 @@ function row(e, page) {
 function startForm(sets, interventions, page) {
   const set = h('select', {name: 'set', id: 'eval-set', required: true},
     sets.map(b => h('option', {value: b.name}, `${b.name} (${b.kind}, ${b.items} items)`)));
+  const shipped = h('div', {class: 'fields'}, h('label', {}, 'Shipped set', set));
+  const upload = uploadFields();
+  // the half not chosen is hidden and disabled, so that its required fields do not block the submit
+  let uploading = false;
+  const choose = chosen => {
+    uploading = chosen;
+    shipped.hidden = set.disabled = chosen;
+    upload.element.hidden = upload.element.disabled = !chosen;
+  };
+  const source = [['shipped', 'a shipped set'], ['upload', 'upload a set']].map(([value, label]) =>
+    h('label', {class: 'check'}, h('input', {type: 'radio', name: 'source', value, checked: value === 'shipped',
+      onchange: () => choose(value === 'upload')}), label));
+  choose(false);
   const limit = h('input', {type: 'number', name: 'limit', id: 'eval-limit', min: 1, placeholder: 'all'});
   const arms = interventions.map(iv => h('label', {class: 'check', title: `${iv.paper ?? ''} ${iv.summary ?? ''}`.trim()},
     h('input', {type: 'checkbox', name: 'arm', value: iv.name, checked: iv.name === 'none'}), iv.name));
-  const status = h('span', {class: 'form-status'});
+  const status = h('div', {class: 'form-status'});
   const onsubmit = async ev => {
     ev.preventDefault();
     const chosen = arms.map(l => l.firstChild).filter(c => c.checked).map(c => ({intervention: c.value}));
-    const body = {set: set.value, arms: chosen};
-    if (limit.value) body.limit = Number(limit.value);
+    const request = {arms: chosen};
+    if (limit.value) request.limit = Number(limit.value);
     replace(status, 'starting…');
     try {
-      const created = await post('/v1/evaluations', body);
+      const created = await post('/v1/evaluations', uploading ? upload.body(request) : {set: set.value, ...request});
       location.hash = `#/evaluations/${created.id}`;
     } catch (e) {
-      replace(status, h('span', {class: 'error'}, e.message));
+      replace(status, problemView(e));
     }
   };
   return h('form', {class: 'card', id: 'start-evaluation', onsubmit},
     h('h2', {}, 'Start an evaluation'),
-    h('div', {class: 'fields'},
-      h('label', {}, 'Benchmark set', set),
-      h('label', {}, 'Item limit', limit)),
+    h('fieldset', {}, h('legend', {}, 'Benchmark set'), h('div', {class: 'source'}, source), shipped, upload.element),
+    h('div', {class: 'fields'}, h('label', {}, 'Item limit (the set\'s first n items)', limit)),
     h('fieldset', {}, h('legend', {}, 'Arms (default parameters; set others with curl)'), arms),
-    h('button', {type: 'submit'}, 'Start'), ' ', status);
+    h('button', {type: 'submit'}, 'Start'), status);
 }
 
 export async function render(root, page) {

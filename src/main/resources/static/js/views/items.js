@@ -48,7 +48,7 @@ export async function renderList(root, page) {
         h('td', {}, question(e.kind, item)),
         arms.map((_, arm) => {
           const r = item.results.find(x => x.arm === arm);
-          return h('td', {}, r ? markAnswer(e.kind, item.item, r).map(m => h('div', {title: m.note}, answerSpans(m)))
+          return h('td', {'data-arm': arm}, r ? markAnswer(e.kind, item.item, r).map(m => h('div', {title: m.note}, answerSpans(m)))
               : h('span', {class: item.status === 'failed' ? 'error' : 'sub', title: item.error ?? ''}, item.status));
         }))))),
     h('div', {class: 'pager'},

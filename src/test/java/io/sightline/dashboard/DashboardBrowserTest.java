@@ -14,10 +14,13 @@ import java.util.Map;
 import java.util.logging.Level;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -44,8 +47,10 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The dashboard at {@code /} in Debian's headless Chromium, against the running app: a finished 8-item POPE
- * evaluation with two arms shows the API's numbers in its table, tests and item view; a comparison made through the
- * dashboard's form takes feedback clicks that the API then returns. Screenshots go to target/dashboard*.png. Skipped only where chromium or chromedriver is not installed (CI installs both).
+ * evaluation with two arms shows the API's numbers in its table, tests and item view; a POPE set uploaded through the
+ * start form lists the API's problems when it is refused and, once fixed, runs and shows the API's answers; a
+ * comparison made through the dashboard's form takes feedback clicks that the API then returns. Screenshots go to
+ * target/dashboard*.png. Skipped only where chromium or chromedriver is not installed (CI installs both).
  * <p>
  * Its own app and database (the poll interval differs from the API tests' context), closed after the class: API
  * tests count the generations of their shared database (GenerationApiTest: none with a vcd arm), and this test makes
@@ -224,6 +229,81 @@ class DashboardBrowserTest {
         });
         screenshot("dashboard-live.png");
         assertNoBrowserErrors();
+    }
+
+    @Test
+    void aSetUploadedThroughTheFormRunsAndShowsTheApisAnswersAfterItsProblemsAreListed(@TempDir Path dir)
+            throws IOException {
+        Path images = Path.of("onnx-models/benchmarks/shapes-v1/images").toAbsolutePath();
+        String first = "{\"question_id\": 1, \"image\": \"500005.png\", \"text\": \"is there a cross in the image ?\", "
+                + "\"label\": \"yes\", \"object\": \"cross\"}";
+        String third = "{\"question_id\": 3, \"image\": \"500014.png\", \"text\": \"is there a cross in the image ?\", "
+                + "\"label\": \"no\", \"object\": \"cross\"}";
+        String second = "{\"question_id\": 2, \"image\": \"500014.png\", \"text\": \"is there a star in the image ?\", "
+                + "\"label\": \"%s\", \"object\": \"star\"}";
+        Path refused = Files.writeString(dir.resolve("refused.jsonl"),
+                String.join("\n", first, second.formatted("maybe"), third) + "\n");
+        Path items = Files.writeString(dir.resolve("items.jsonl"),
+                String.join("\n", first, second.formatted("yes"), third) + "\n");
+        long evaluations = get("/v1/evaluations?size=1").get("total").asLong();
+
+        // a bad label, and 500014.png not chosen: the form lists every problem of the API's invalid-set by location
+        startUpload("form-pope", refused, images.resolve("500005.png"));
+        List<WebElement> problems = wait.until(ExpectedConditions.numberOfElementsToBeMoreThan(
+                By.cssSelector("#start-evaluation .problem li"), 0));
+        assertThat(problems).extracting(li -> li.getAttribute("data-field"))
+                .containsExactlyInAnyOrder("items[1].label", "items[1].image", "items[2].image");
+        assertThat(browser.findElement(By.cssSelector("#start-evaluation .problem")).getText())
+                .startsWith("the uploaded set has 3 problems");
+        screenshot("dashboard-upload-refused.png");
+        assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
+                .filteredOn(e -> e.getLevel().intValue() >= Level.SEVERE.intValue())
+                .extracting(LogEntry::getMessage).singleElement().asString().contains("status of 422");
+        assertThat(get("/v1/evaluations?size=1").get("total").asLong()).isEqualTo(evaluations);
+
+        startUpload("form-pope", items, images.resolve("500005.png"), images.resolve("500014.png"));
+        wait.until(ExpectedConditions.urlMatches("#/evaluations/[0-9a-f-]{36}$"));
+        String id = browser.getCurrentUrl().substring(browser.getCurrentUrl().lastIndexOf('/') + 1);
+        new WebDriverWait(browser, PATIENCE).until(ExpectedConditions.textToBe(By.id("eval-status"), "completed"));
+        JsonNode evaluation = get("/v1/evaluations/" + id);
+        assertThat(evaluation.get("status").asString()).isEqualTo("completed");
+        assertThat(evaluation.get("set").asString()).isEqualTo("upload/form-pope");
+        assertThat(evaluation.get("kind").asString()).isEqualTo("pope");
+        assertThat(evaluation.get("request").get("arms").valueStream().map(a -> a.get("intervention").asString()))
+                .containsExactly("none", "vcd");
+        assertThat(browser.findElement(By.cssSelector(".progress")).getText()).isEqualTo("3/3");
+
+        JsonNode answered = get("/v1/evaluations/" + id + "/items?size=20");
+        assertThat(answered.get("total").asInt()).isEqualTo(3);
+        browser.findElement(By.id("items-link")).click();
+        wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("#items tbody tr"), 3));
+        for (JsonNode item : answered.get("items")) {
+            WebElement row = browser.findElement(
+                    By.cssSelector("#items tr[data-index='" + item.get("index").asInt() + "']"));
+            assertThat(item.get("results")).hasSize(2);
+            for (JsonNode result : item.get("results")) {
+                WebElement answer = row.findElement(By.cssSelector("td[data-arm='" + result.get("arm").asInt() + "']"));
+                assertThat(answer.getText()).isEqualTo(result.get("answer").asString());
+            }
+        }
+        screenshot("dashboard-upload.png");
+        assertNoBrowserErrors();
+    }
+
+    /** Fills the start form of a freshly loaded page with an uploaded POPE set and arms none and vcd, and submits. */
+    private void startUpload(String name, Path items, Path... images) {
+        browser.get(base() + "/");
+        WebElement form = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("start-evaluation")));
+        form.findElement(By.cssSelector("input[name='source'][value='upload']")).click();
+        assertThat(form.findElement(By.id("eval-set")).isDisplayed()).isFalse();
+        form.findElement(By.id("upload-name")).sendKeys(name);
+        new Select(form.findElement(By.id("upload-kind"))).selectByValue("pope");
+        form.findElement(By.id("upload-items")).sendKeys(items.toString());
+        // a multiple file input takes its files as one newline-separated list
+        form.findElement(By.id("upload-images")).sendKeys(Stream.of(images).map(Path::toString)
+                .collect(Collectors.joining("\n")));
+        form.findElement(By.cssSelector("input[name='arm'][value='vcd']")).click();
+        form.findElement(By.cssSelector("button[type='submit']")).click();
     }
 
     private String base() {
