@@ -1,5 +1,6 @@
 package io.sightline.api;
 
+import static io.sightline.api.EvaluationCalls.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -43,7 +45,6 @@ class EvaluationApiTest {
     private static final String POPE = "shapes-v1/pope-adversarial";
     private static final List<Map<String, Object>> TWO_ARMS = List.of(Map.of("intervention", "none"),
             Map.of("intervention", "vcd"));
-    private static final Duration PATIENCE = Duration.ofSeconds(120);
 
     @Autowired
     WebTestClient http;
@@ -64,10 +65,17 @@ class EvaluationApiTest {
     @Autowired
     MeterRegistry meters;
 
+    EvaluationCalls calls;
+
+    @BeforeEach
+    void calls() {
+        calls = new EvaluationCalls(http, json, db);
+    }
+
     @Test
     void smallEvaluationCompletesWithOneResultPerItemAndArmAndMetricsFromTheRows() {
-        JsonNode created = post(Map.of("set", POPE, "limit", 10, "arms", TWO_ARMS), HttpStatus.ACCEPTED);
-        UUID id = UUID.fromString(created.get("id").asString());
+        JsonNode created = calls.post(Map.of("set", POPE, "limit", 10, "arms", TWO_ARMS), HttpStatus.ACCEPTED);
+        UUID id = id(created);
         assertThat(created.get("status").asString()).isIn("queued", "running");
         assertThat(created.get("progress").get("total").asInt()).isEqualTo(10);
         assertThat(created.get("request").get("max_new_tokens").asInt()).isEqualTo(3);
@@ -76,10 +84,10 @@ class EvaluationApiTest {
         assertThat(keys).as("the accepted request keeps its order (json, not jsonb)").containsExactly("set", "limit",
                 "max_new_tokens", "temperature", "top_k", "top_p", "seed", "stop", "arms");
 
-        JsonNode done = awaitStatus(id, "completed");
+        JsonNode done = calls.awaitStatus(id, "completed");
 
-        assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "'")).isEqualTo(20);
-        assertThat(count("(SELECT DISTINCT item_index, arm_index FROM evaluation_results WHERE evaluation_id = '"
+        assertThat(calls.count("evaluation_results WHERE evaluation_id = '" + id + "'")).isEqualTo(20);
+        assertThat(calls.count("(SELECT DISTINCT item_index, arm_index FROM evaluation_results WHERE evaluation_id = '"
                 + id + "') r")).isEqualTo(20);
         assertThat(done.get("progress").get("done").asInt()).isEqualTo(10);
         assertThat(done.get("progress").get("items_per_second").asDouble()).isPositive();
@@ -124,17 +132,16 @@ class EvaluationApiTest {
         assertThat(test.get("second_only").asInt()).isEqualTo(secondOnly);
         assertThat(test.get("p_value").asDouble()).isEqualTo(PairedTests.mcnemarExact(firstOnly, secondOnly));
 
-        JsonNode page = get("/v1/evaluations/" + id + "/items?page=1&size=4", HttpStatus.OK);
+        JsonNode page = calls.get("/v1/evaluations/" + id + "/items?page=1&size=4");
         assertThat(page.get("total").asInt()).isEqualTo(10);
         assertThat(page.get("items").get(0).get("index").asInt()).isEqualTo(4);
         assertThat(page.get("items").get(0).get("results").size()).isEqualTo(2);
         assertThat(page.get("items").get(0).get("item").get("label").asString()).isIn("yes", "no");
-        String csv = http.get().uri("/v1/evaluations/" + id + "/items.csv").exchange().expectStatus().isOk()
-                .expectBody(String.class).returnResult().getResponseBody();
+        String csv = calls.csv(id);
         assertThat(csv.split("\r\n")).hasSize(21);
         http.get().uri(page.get("items").get(0).get("image_url").asString()).exchange().expectStatus().isOk()
                 .expectHeader().contentType(MediaType.IMAGE_PNG);
-        JsonNode list = get("/v1/evaluations?size=100", HttpStatus.OK);
+        JsonNode list = calls.get("/v1/evaluations?size=100");
         assertThat(list.get("items").findValuesAsString("id")).contains(id.toString());
         assertThat(meters.find("sightline.evaluation.items.done").counters()).isNotEmpty();
     }
@@ -145,26 +152,29 @@ class EvaluationApiTest {
         EvaluationWorker first = worker("first", 2);
         EvaluationWorker second = worker("second", 2);
         try {
-            UUID id = create(Map.of("set", POPE, "limit", 16, "arms", TWO_ARMS));
+            UUID id = id(calls.post(Map.of("set", POPE, "limit", 16, "arms", TWO_ARMS), HttpStatus.ACCEPTED));
             // a crashed instance: it leased four items and died; its leases run out after 300 ms
             assertThat(store.claim("crashed-instance", 4, Duration.ofMillis(300), 3).block()).hasSize(4);
 
             first.start();
-            awaitDone(id, 2);
+            calls.awaitCount(doneItems(id), 2);
             first.stop();
-            long done = doneItems(id);
+            long done = calls.count(doneItems(id));
             assertThat(done).isLessThan(16);
-            assertThat(count("evaluation_items WHERE lease_owner = '" + first.owner() + "' AND status = 'leased'")).isZero();
-            assertThat(get("/v1/evaluations/" + id, HttpStatus.OK).get("status").asString()).isEqualTo("running");
+            assertThat(calls.count("evaluation_items WHERE lease_owner = '" + first.owner()
+                    + "' AND status = 'leased'")).isZero();
+            assertThat(calls.get("/v1/evaluations/" + id).get("status").asString()).isEqualTo("running");
 
             second.start();
-            awaitStatus(id, "completed");
-            assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "'")).isEqualTo(32);
-            assertThat(count("(SELECT DISTINCT item_index, arm_index FROM evaluation_results WHERE evaluation_id = '"
-                    + id + "') r")).isEqualTo(32);
+            calls.awaitStatus(id, "completed");
+            assertThat(calls.count("evaluation_results WHERE evaluation_id = '" + id + "'")).isEqualTo(32);
+            assertThat(calls.count("(SELECT DISTINCT item_index, arm_index FROM evaluation_results"
+                    + " WHERE evaluation_id = '" + id + "') r")).isEqualTo(32);
             // the crashed instance's four items were claimed again once their leases ran out
-            assertThat(count("evaluation_items WHERE evaluation_id = '" + id + "' AND attempts >= 2")).isGreaterThanOrEqualTo(4);
-            assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "' AND worker = 'crashed-instance'")).isZero();
+            assertThat(calls.count("evaluation_items WHERE evaluation_id = '" + id + "' AND attempts >= 2"))
+                    .isGreaterThanOrEqualTo(4);
+            assertThat(calls.count("evaluation_results WHERE evaluation_id = '" + id
+                    + "' AND worker = 'crashed-instance'")).isZero();
         } finally {
             first.stop();
             second.stop();
@@ -180,13 +190,15 @@ class EvaluationApiTest {
         try {
             a.start();
             b.start();
-            UUID id = create(Map.of("set", "shapes-v1/pope-random", "limit", 24, "arms", TWO_ARMS));
-            awaitStatus(id, "completed");
-            assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "'")).isEqualTo(48);
-            assertThat(count("(SELECT DISTINCT item_index, arm_index FROM evaluation_results WHERE evaluation_id = '"
-                    + id + "') r")).isEqualTo(48);
+            UUID id = id(calls.post(Map.of("set", "shapes-v1/pope-random", "limit", 24, "arms", TWO_ARMS),
+                    HttpStatus.ACCEPTED));
+            calls.awaitStatus(id, "completed");
+            assertThat(calls.count("evaluation_results WHERE evaluation_id = '" + id + "'")).isEqualTo(48);
+            assertThat(calls.count("(SELECT DISTINCT item_index, arm_index FROM evaluation_results"
+                    + " WHERE evaluation_id = '" + id + "') r")).isEqualTo(48);
             for (EvaluationWorker w : List.of(a, b)) {
-                assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "' AND worker = '" + w.owner() + "'"))
+                assertThat(calls.count("evaluation_results WHERE evaluation_id = '" + id
+                        + "' AND worker = '" + w.owner() + "'"))
                         .as(w.owner()).isPositive();
             }
         } finally {
@@ -201,24 +213,23 @@ class EvaluationApiTest {
         worker.stop();
         UUID id;
         try {
-            id = create(Map.of("set", POPE, "limit", 5));
-            JsonNode cancelled = delete("/v1/evaluations/" + id, HttpStatus.OK);
+            id = id(calls.post(Map.of("set", POPE, "limit", 5), HttpStatus.ACCEPTED));
+            JsonNode cancelled = calls.delete(id, HttpStatus.OK);
             assertThat(cancelled.get("status").asString()).isEqualTo("cancelled");
-            JsonNode again = http.post().uri("/v1/evaluations/" + id + "/cancel").exchange().expectStatus().isOk()
-                    .expectBody(JsonNode.class).returnResult().getResponseBody();
+            JsonNode again = calls.cancel(id, HttpStatus.OK);
             assertThat(again.get("status").asString()).isEqualTo("cancelled");
         } finally {
             worker.start();
         }
         assertThat(store.claim("anyone", 10, Duration.ofSeconds(1), 3).block())
                 .noneMatch(item -> item.evaluationId().equals(id));
-        assertThat(count("evaluation_results WHERE evaluation_id = '" + id + "'")).isZero();
+        assertThat(calls.count("evaluation_results WHERE evaluation_id = '" + id + "'")).isZero();
 
-        UUID finished = create(Map.of("set", POPE, "limit", 2));
-        awaitStatus(finished, "completed");
-        JsonNode problem = delete("/v1/evaluations/" + finished, HttpStatus.CONFLICT);
+        UUID finished = id(calls.post(Map.of("set", POPE, "limit", 2), HttpStatus.ACCEPTED));
+        calls.awaitStatus(finished, "completed");
+        JsonNode problem = calls.delete(finished, HttpStatus.CONFLICT);
         assertThat(problem.get("type").asString()).isEqualTo(ProblemType.BASE + "invalid-state");
-        delete("/v1/evaluations/" + UUID.randomUUID(), HttpStatus.NOT_FOUND);
+        calls.delete(UUID.randomUUID(), HttpStatus.NOT_FOUND);
     }
 
     static Stream<Arguments> refusedEvaluations() {
@@ -241,13 +252,13 @@ class EvaluationApiTest {
     @MethodSource("refusedEvaluations")
     void refusedEvaluationsGetTheirProblemTypeAndLeaveNoRows(String name, Map<String, Object> body, int status,
                                                             String type) {
-        long[] before = {count("evaluations"), count("evaluation_items"), count("images")};
+        long[] before = calls.rows();
 
-        JsonNode problem = post(body, HttpStatus.valueOf(status));
+        JsonNode problem = calls.post(body, HttpStatus.valueOf(status));
 
         assertThat(problem.get("type").asString()).isEqualTo(ProblemType.BASE + type);
         assertThat(problem.get("instance").asString()).isEqualTo("/v1/evaluations");
-        assertThat(new long[] {count("evaluations"), count("evaluation_items"), count("images")}).containsExactly(before);
+        assertThat(calls.rows()).containsExactly(before);
     }
 
     private EvaluationWorker worker(String name, int batchSize) {
@@ -256,61 +267,7 @@ class EvaluationApiTest {
                 preprocessor, generator, json, meters);
     }
 
-    private UUID create(Map<String, Object> body) {
-        return UUID.fromString(post(body, HttpStatus.ACCEPTED).get("id").asString());
-    }
-
-    private JsonNode awaitStatus(UUID id, String status) {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        JsonNode e = get("/v1/evaluations/" + id, HttpStatus.OK);
-        while (!e.get("status").asString().equals(status)) {
-            assertThat(e.get("status").asString()).as("evaluation %s: %s", id, e.get("reason")).isIn("queued", "running");
-            assertThat(System.nanoTime()).as("evaluation %s still %s", id, e.get("status")).isLessThan(deadline);
-            sleep(100);
-            e = get("/v1/evaluations/" + id, HttpStatus.OK);
-        }
-        return e;
-    }
-
-    private void awaitDone(UUID id, long items) {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (doneItems(id) < items) {
-            assertThat(System.nanoTime()).isLessThan(deadline);
-            sleep(10);
-        }
-    }
-
-    private long doneItems(UUID id) {
-        return count("evaluation_items WHERE evaluation_id = '" + id + "' AND status = 'done'");
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private JsonNode post(Map<String, Object> body, HttpStatus expected) {
-        byte[] out = http.post().uri("/v1/evaluations").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(json.writeValueAsString(body)).exchange().expectStatus().isEqualTo(expected)
-                .expectBody().returnResult().getResponseBody();
-        return json.readTree(out);
-    }
-
-    private JsonNode get(String uri, HttpStatus expected) {
-        return json.readTree(http.get().uri(uri).exchange().expectStatus().isEqualTo(expected).expectBody()
-                .returnResult().getResponseBody());
-    }
-
-    private JsonNode delete(String uri, HttpStatus expected) {
-        return json.readTree(http.delete().uri(uri).exchange().expectStatus().isEqualTo(expected).expectBody()
-                .returnResult().getResponseBody());
-    }
-
-    private long count(String from) {
-        return db.sql("SELECT count(*) AS n FROM " + from).map(r -> r.get("n", Long.class)).one().block();
+    private static String doneItems(UUID id) {
+        return "evaluation_items WHERE evaluation_id = '" + id + "' AND status = 'done'";
     }
 }

@@ -30,9 +30,8 @@ final class EvaluationCalls {
     }
 
     JsonNode post(Map<String, Object> body, HttpStatus expected) {
-        return json.readTree(http.post().uri("/v1/evaluations").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(json.writeValueAsString(body)).exchange().expectStatus().isEqualTo(expected)
-                .expectBody().returnResult().getResponseBody());
+        return read(http.post().uri("/v1/evaluations").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(json.writeValueAsString(body)), expected);
     }
 
     JsonNode upload(UploadedSet set, HttpStatus expected) {
@@ -51,7 +50,19 @@ final class EvaluationCalls {
     }
 
     JsonNode get(String uri) {
-        return json.readTree(http.get().uri(uri).exchange().expectStatus().isOk().expectBody().returnResult()
+        return read(http.get().uri(uri), HttpStatus.OK);
+    }
+
+    JsonNode delete(UUID id, HttpStatus expected) {
+        return read(http.delete().uri("/v1/evaluations/" + id), expected);
+    }
+
+    JsonNode cancel(UUID id, HttpStatus expected) {
+        return read(http.post().uri("/v1/evaluations/" + id + "/cancel"), expected);
+    }
+
+    private JsonNode read(WebTestClient.RequestHeadersSpec<?> request, HttpStatus expected) {
+        return json.readTree(request.exchange().expectStatus().isEqualTo(expected).expectBody().returnResult()
                 .getResponseBody());
     }
 
@@ -73,6 +84,15 @@ final class EvaluationCalls {
         return e;
     }
 
+    /** Polls until {@code count(from)} is at least {@code n}. */
+    void awaitCount(String from, long n) {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (count(from) < n) {
+            assertThat(System.nanoTime()).as("fewer than %d rows in %s", n, from).isLessThan(deadline);
+            sleep(10);
+        }
+    }
+
     long count(String from) {
         return db.sql("SELECT count(*) AS n FROM " + from).map(r -> r.get("n", Long.class)).one().block();
     }
@@ -80,6 +100,10 @@ final class EvaluationCalls {
     /** evaluations, evaluation_items and images rows: what a refused request must leave as it was. */
     long[] rows() {
         return new long[] {count("evaluations"), count("evaluation_items"), count("images")};
+    }
+
+    static UUID id(JsonNode evaluation) {
+        return UUID.fromString(evaluation.get("id").asString());
     }
 
     static void sleep(long millis) {

@@ -1,5 +1,6 @@
 package io.sightline.api;
 
+import static io.sightline.api.EvaluationCalls.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -155,7 +156,7 @@ class ItemFailureApiTest {
                 .isPositive();
         assertThat(calls.count("evaluation_items WHERE evaluation_id = '" + stopped + "' AND status = 'pending'"
                 + " AND attempts <> 0")).isZero();
-        http.delete().uri("/v1/evaluations/" + stopped).exchange().expectStatus().isOk();
+        calls.delete(stopped, HttpStatus.OK);
 
         UUID cancelled = id(calls.post(Map.of("set", "shapes-v1/pope-random", "limit", 24, "arms", TWO_ARMS),
                 HttpStatus.ACCEPTED));
@@ -163,7 +164,7 @@ class ItemFailureApiTest {
         second.start();
         try {
             awaitLeased(cancelled);
-            http.delete().uri("/v1/evaluations/" + cancelled).exchange().expectStatus().isOk();
+            calls.delete(cancelled, HttpStatus.OK);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (calls.count("evaluation_items WHERE evaluation_id = '" + cancelled + "' AND status = 'leased'") > 0) {
                 assertThat(System.nanoTime()).as("items of the cancelled evaluation still leased").isLessThan(deadline);
@@ -188,11 +189,7 @@ class ItemFailureApiTest {
     }
 
     private void awaitLeased(UUID id) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (calls.count("evaluation_items WHERE evaluation_id = '" + id + "' AND status = 'leased'") == 0) {
-            assertThat(System.nanoTime()).as("no item of %s leased yet", id).isLessThan(deadline);
-            EvaluationCalls.sleep(5);
-        }
+        calls.awaitCount("evaluation_items WHERE evaluation_id = '" + id + "' AND status = 'leased'", 1);
     }
 
     private void assertOneResultPerItemAndArm(UUID id, int doneItems) {
@@ -205,9 +202,5 @@ class ItemFailureApiTest {
         return new EvaluationWorker("test-" + name + "-" + UUID.randomUUID().toString().substring(0, 6),
                 new EvaluationWorker.Settings(batchSize, Duration.ofSeconds(30), Duration.ofMillis(50), MAX_ATTEMPTS),
                 store, images, preprocessor, generator, json, meters);
-    }
-
-    private static UUID id(JsonNode evaluation) {
-        return UUID.fromString(evaluation.get("id").asString());
     }
 }

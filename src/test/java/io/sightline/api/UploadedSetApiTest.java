@@ -1,5 +1,6 @@
 package io.sightline.api;
 
+import static io.sightline.api.EvaluationCalls.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sightline.eval.BenchmarkCatalog;
@@ -122,7 +123,7 @@ class UploadedSetApiTest {
                 .replace("\"circle\",", "\"circle\", \"ring\",");
         set.synonyms = words.getBytes(StandardCharsets.UTF_8);
         UUID id = id(calls.upload(set, HttpStatus.ACCEPTED));
-        http.post().uri("/v1/evaluations/" + id + "/cancel").exchange().expectStatus().isOk();
+        calls.cancel(id, HttpStatus.OK);
 
         String stored = db.sql("SELECT synonyms::text AS s FROM evaluations WHERE id = :id").bind("id", id)
                 .map(r -> r.get("s", String.class)).one().block();
@@ -269,9 +270,5 @@ class UploadedSetApiTest {
     private List<Object> column(UUID id, String column) {
         return db.sql("SELECT " + column + " AS c FROM evaluation_items WHERE evaluation_id = :id ORDER BY item_index")
                 .bind("id", id).map(r -> r.get("c")).all().collectList().block();
-    }
-
-    private static UUID id(JsonNode evaluation) {
-        return UUID.fromString(evaluation.get("id").asString());
     }
 }
