@@ -1,5 +1,18 @@
 package io.sightline.api;
 
+import static io.sightline.api.UploadPartsReader.IMAGES;
+import static io.sightline.api.UploadPartsReader.ITEMS;
+import static io.sightline.api.UploadPartsReader.REQUEST;
+import static io.sightline.api.UploadPartsReader.SYNONYMS;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Encoding;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.media.SchemaProperty;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import org.springframework.core.io.buffer.DataBufferUtils;
@@ -25,6 +38,9 @@ import tools.jackson.databind.json.JsonMapper;
 @RequestMapping(path = "/v1/evaluations", produces = MediaType.APPLICATION_JSON_VALUE)
 public class EvaluationController {
 
+    private static final String JSON = MediaType.APPLICATION_JSON_VALUE;
+    private static final String MULTIPART = MediaType.MULTIPART_FORM_DATA_VALUE;
+
     private final EvaluationService service;
     private final GenerationRequestParser parser;
     private final UploadPartsReader uploads;
@@ -40,7 +56,29 @@ public class EvaluationController {
         this.json = json;
     }
 
-    @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
+    @PostMapping(consumes = JSON)
+    @Operation(operationId = "createEvaluation", summary = "Start an evaluation of a shipped set or an uploaded one",
+            description = "application/json: the body names a shipped set. multipart/form-data: an uploaded set in"
+                    + " the parts request (the same JSON with upload {name, kind: pope or chair} instead of set),"
+                    + " items (JSONL), images (one file part per image) and, for chair, synonyms; every problem of"
+                    + " the set is listed in one 422 invalid-set. Nothing is stored on refusal.")
+    @RequestBody(required = true, content = {
+        @Content(mediaType = JSON, schema = @Schema(implementation = EvaluationBody.class)),
+        @Content(mediaType = MULTIPART, schema = @Schema(type = "object", requiredProperties = {REQUEST, ITEMS}),
+                schemaProperties = {
+                    @SchemaProperty(name = REQUEST, schema = @Schema(implementation = EvaluationBody.class,
+                            description = "the JSON body, with upload instead of set")),
+                    @SchemaProperty(name = ITEMS, schema = @Schema(type = "string", format = "binary",
+                            description = "JSONL, one item a line: pope {question_id, image, text, label: yes or no,"
+                                    + " object}; chair {question_id, image, text, objects}")),
+                    @SchemaProperty(name = IMAGES, array = @ArraySchema(schema = @Schema(type = "string",
+                            format = "binary"), arraySchema = @Schema(description = "one file part per image, its"
+                            + " filename what the items' image field says"))),
+                    @SchemaProperty(name = SYNONYMS, schema = @Schema(type = "string", format = "binary",
+                            description = "chair only, optional: object -> the words naming it, as synonyms.json"))},
+                encoding = @Encoding(name = REQUEST, contentType = JSON))})
+    @ApiResponse(responseCode = "202", description = "stored and queued; Location: /v1/evaluations/{id}",
+            content = @Content(mediaType = JSON, schema = @Schema(implementation = EvaluationView.class)))
     public Mono<ResponseEntity<EvaluationView>> create(ServerHttpRequest request) {
         return DataBufferUtils.join(request.getBody(), GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
                 .map(GenerationRequestParser::drain)
@@ -51,7 +89,9 @@ public class EvaluationController {
     }
 
     /** An uploaded set: parts {@code request}, {@code items}, {@code images} and optionally {@code synonyms}. */
-    @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    @PostMapping(consumes = MULTIPART)
+    // springdoc keeps one operation per path and method: create's describes both request forms
+    @Operation(hidden = true)
     public Mono<ResponseEntity<EvaluationView>> upload(ServerHttpRequest request) {
         return uploads.read(request).flatMap(parts -> {
             EvaluationBody body = parser.read(parts.request(), EvaluationBody.class);

@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.util.List;
 import java.util.Map;
 
@@ -29,6 +30,8 @@ public record GenerationBody(String prompt,
      * @param intervention registry name ({@code GET /v1/interventions} lists them)
      * @param params       values laid over the method's defaults
      */
+    // its own name in the OpenAPI document, where the feedback and summary arms are "Arm"
+    @Schema(name = "RequestArm")
     public record Arm(String intervention, Map<String, Object> params) {
     }
 }

@@ -35,7 +35,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Evaluations through the running app (the same context as {@link GenerationApiTest}): jobs run to completion with
  * exactly one result per item and arm, survive a stopped and a crashed worker, are shared by two workers, can be
- * cancelled, and report metrics equal to a recomputation from the stored rows.
+ * cancelled, and report metrics equal to a recomputation from the stored rows; the OpenAPI document shows both ways
+ * to start one.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"sightline.limits.max-image-bytes=64KB", "sightline.limits.max-image-pixels=1000000"})
@@ -261,6 +262,47 @@ class EvaluationApiTest {
         assertThat(calls.rows()).containsExactly(before);
     }
 
+    /**
+     * The handlers read the request themselves, so springdoc knows the two request forms only from the controller's
+     * annotations.
+     */
+    @Test
+    void theOpenApiDocumentShowsTheJsonBodyAndTheMultipartUploadAsOneOperationAnswering202() {
+        JsonNode doc = json.readTree(http.get().uri("/v3/api-docs").exchange().expectStatus().isOk().expectBody()
+                .returnResult().getResponseBody());
+        JsonNode post = doc.get("paths").get("/v1/evaluations").get("post");
+        JsonNode content = post.get("requestBody").get("content");
+        assertThat(post.get("requestBody").get("required").asBoolean()).isTrue();
+        assertThat(content.propertyNames()).containsExactlyInAnyOrder("application/json", "multipart/form-data");
+
+        JsonNode body = resolve(doc, content.get("application/json").get("schema"));
+        assertThat(body.get("properties").propertyNames()).contains("set", "upload", "limit", "max_new_tokens", "arms");
+        // the arms of a request, and the feedback's arms still their own: schemas are named by simple class name
+        assertThat(resolve(doc, body.get("properties").get("arms").get("items")).get("properties").propertyNames())
+                .containsExactlyInAnyOrder("intervention", "params");
+        JsonNode feedback = doc.get("components").get("schemas").get("FeedbackView");
+        assertThat(resolve(doc, feedback.get("properties").get("arms").get("items")).get("properties").propertyNames())
+                .containsExactlyInAnyOrder("arm", "hallucinated", "note");
+        assertThat(resolve(doc, body.get("properties").get("upload")).get("properties").propertyNames())
+                .containsExactlyInAnyOrder("name", "kind");
+
+        JsonNode multipart = content.get("multipart/form-data");
+        JsonNode parts = multipart.get("schema").get("properties");
+        assertThat(parts.propertyNames()).containsExactlyInAnyOrder("request", "items", "images", "synonyms");
+        assertThat(multipart.get("schema").get("required").valueStream().map(JsonNode::asString))
+                .containsExactlyInAnyOrder("request", "items");
+        assertThat(resolve(doc, parts.get("request"))).isEqualTo(body);
+        assertThat(multipart.get("encoding").get("request").get("contentType").asString()).isEqualTo("application/json");
+        assertThat(parts.get("items").get("format").asString()).isEqualTo("binary");
+        assertThat(parts.get("images").get("type").asString()).isEqualTo("array");
+        assertThat(parts.get("images").get("items").get("format").asString()).isEqualTo("binary");
+        assertThat(parts.get("synonyms").get("format").asString()).isEqualTo("binary");
+
+        assertThat(post.get("responses").propertyNames()).containsExactly("202");
+        assertThat(resolve(doc, post.get("responses").get("202").get("content").get("application/json").get("schema"))
+                .get("properties").propertyNames()).contains("id", "status", "set", "kind", "progress");
+    }
+
     private EvaluationWorker worker(String name, int batchSize) {
         return new EvaluationWorker("test-" + name + "-" + UUID.randomUUID().toString().substring(0, 6),
                 new EvaluationWorker.Settings(batchSize, Duration.ofSeconds(30), Duration.ofMillis(50), 3), store, images,
@@ -269,5 +311,14 @@ class EvaluationApiTest {
 
     private static String doneItems(UUID id) {
         return "evaluation_items WHERE evaluation_id = '" + id + "' AND status = 'done'";
+    }
+
+    /** The schema a {@code $ref} points at in {@code components/schemas}; the schema itself when it has none. */
+    private static JsonNode resolve(JsonNode doc, JsonNode schema) {
+        if (!schema.has("$ref")) {
+            return schema;
+        }
+        String name = schema.get("$ref").asString().substring("#/components/schemas/".length());
+        return doc.get("components").get("schemas").get(name);
     }
 }
