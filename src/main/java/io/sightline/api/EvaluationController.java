@@ -6,6 +6,9 @@ import static io.sightline.api.UploadPartsReader.REQUEST;
 import static io.sightline.api.UploadPartsReader.SYNONYMS;
 
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.headers.Header;
 import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Encoding;
@@ -62,6 +65,8 @@ public class EvaluationController {
                     + " the parts request (the same JSON with upload {name, kind: pope or chair} instead of set),"
                     + " items (JSONL), images (one file part per image) and, for chair, synonyms; every problem of"
                     + " the set is listed in one 422 invalid-set. Nothing is stored on refusal.")
+    @Parameter(in = ParameterIn.HEADER, name = Idempotency.HEADER, schema = @Schema(type = "string"),
+            description = "a retry with the same key and request answers the first response instead of starting again")
     @RequestBody(required = true, content = {
         @Content(mediaType = JSON, schema = @Schema(implementation = EvaluationBody.class)),
         @Content(mediaType = MULTIPART, schema = @Schema(type = "object", requiredProperties = {REQUEST, ITEMS}),
@@ -77,8 +82,17 @@ public class EvaluationController {
                     @SchemaProperty(name = SYNONYMS, schema = @Schema(type = "string", format = "binary",
                             description = "chair only, optional: object -> the words naming it, as synonyms.json"))},
                 encoding = @Encoding(name = REQUEST, contentType = JSON))})
-    @ApiResponse(responseCode = "202", description = "stored and queued; Location: /v1/evaluations/{id}",
+    @ApiResponse(responseCode = "202", description = "stored and queued",
+            headers = @Header(name = "Location", description = "/v1/evaluations/{id}", schema = @Schema(type = "string")),
             content = @Content(mediaType = JSON, schema = @Schema(implementation = EvaluationView.class)))
+    @ApiResponse(responseCode = "400", description = "invalid-request: malformed JSON, a missing or out-of-range field"
+            + " (errors lists each), a missing or unknown part")
+    @ApiResponse(responseCode = "409", description = "idempotency-key-in-use: the first request with this key is"
+            + " still running (Retry-After)")
+    @ApiResponse(responseCode = "413", description = "payload-too-large: the request or an uploaded part above its limit")
+    @ApiResponse(responseCode = "415", description = "unsupported-media-type: the body is neither JSON nor multipart")
+    @ApiResponse(responseCode = "422", description = "unknown-set, invalid-set (errors names each problem),"
+            + " unknown-intervention, invalid-params or idempotency-key-reused")
     public Mono<ResponseEntity<EvaluationView>> create(ServerHttpRequest request) {
         return DataBufferUtils.join(request.getBody(), GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
                 .map(GenerationRequestParser::drain)

@@ -1,5 +1,15 @@
 package io.sightline.api;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Encoding;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.media.SchemaProperty;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.MediaType;
@@ -20,6 +30,9 @@ import tools.jackson.databind.json.JsonMapper;
 @RequestMapping(path = "/v1/generations", produces = MediaType.APPLICATION_JSON_VALUE)
 public class GenerationController {
 
+    private static final String JSON = MediaType.APPLICATION_JSON_VALUE;
+    private static final String MULTIPART = MediaType.MULTIPART_FORM_DATA_VALUE;
+
     private final GenerationService service;
     private final GenerationRequestParser parser;
     private final Idempotency idempotency;
@@ -33,14 +46,47 @@ public class GenerationController {
         this.json = json;
     }
 
-    @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    @PostMapping(consumes = MULTIPART)
+    // springdoc keeps one operation per path and method: createFromJson's describes both request forms
+    @Operation(hidden = true)
     public Mono<ResponseEntity<GenerationView>> createFromMultipart(ServerWebExchange exchange) {
         return exchange.getMultipartData()
                 .flatMap(parser::fromMultipart)
                 .flatMap(p -> create(exchange.getRequest(), p));
     }
 
-    @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
+    @PostMapping(consumes = JSON)
+    @Operation(operationId = "createGeneration", summary = "Run the interventions on one image and store the outputs",
+            description = "application/json: GenerationBody with the image in base64 (or a data: URL)."
+                    + " multipart/form-data: the image as the file part image and the same JSON, without image, as"
+                    + " the part request. Answered when every arm has finished; a refused request stores nothing.")
+    @Parameter(in = ParameterIn.HEADER, name = Idempotency.HEADER, schema = @Schema(type = "string"),
+            description = "a retry with the same key and request answers the first response instead of running again")
+    @RequestBody(required = true, content = {
+        @Content(mediaType = JSON, schema = @Schema(implementation = GenerationBody.class)),
+        @Content(mediaType = MULTIPART, schema = @Schema(type = "object", requiredProperties = {"image", "request"}),
+                schemaProperties = {
+                    @SchemaProperty(name = "image", schema = @Schema(type = "string", format = "binary",
+                            description = "PNG, JPEG or WebP, at most sightline.limits.max-image-bytes")),
+                    @SchemaProperty(name = "request", schema = @Schema(implementation = GenerationBody.class,
+                            description = "the JSON body without image"))},
+                encoding = @Encoding(name = "request", contentType = JSON))})
+    @ApiResponse(responseCode = "201", description = "completed and stored, one output per arm",
+            headers = @Header(name = "Location", description = "/v1/generations/{id}", schema = @Schema(type = "string")),
+            content = @Content(mediaType = JSON, schema = @Schema(implementation = GenerationView.class)))
+    @ApiResponse(responseCode = "400", description = "invalid-request: malformed JSON, a missing or out-of-range field"
+            + " (errors lists each), an unknown or missing part")
+    @ApiResponse(responseCode = "409", description = "idempotency-key-in-use: the first request with this key is"
+            + " still running (Retry-After)")
+    @ApiResponse(responseCode = "413", description = "payload-too-large: the image or the request above its limit")
+    @ApiResponse(responseCode = "415", description = "unsupported-media-type: the image is not PNG, JPEG or WebP, or"
+            + " the body is neither JSON nor multipart")
+    @ApiResponse(responseCode = "422", description = "image-too-large, invalid-image, unknown-intervention,"
+            + " invalid-params, control-conflict (stored as failed) or idempotency-key-reused")
+    @ApiResponse(responseCode = "429", description = "overloaded: the queue to the decode batch is full (Retry-After)")
+    @ApiResponse(responseCode = "500", description = "engine-failure: ONNX Runtime failed (stored as failed)")
+    @ApiResponse(responseCode = "503", description = "cancelled on the server, e.g. at shutdown (stored as failed)")
+    @ApiResponse(responseCode = "504", description = "timeout: past timeout_ms (stored as failed)")
     public Mono<ResponseEntity<GenerationView>> createFromJson(ServerHttpRequest request) {
         return DataBufferUtils.join(request.getBody(), parser.maxJsonBytes())
                 .map(GenerationRequestParser::drain)

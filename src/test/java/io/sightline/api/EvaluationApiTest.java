@@ -298,7 +298,9 @@ class EvaluationApiTest {
         assertThat(parts.get("images").get("items").get("format").asString()).isEqualTo("binary");
         assertThat(parts.get("synonyms").get("format").asString()).isEqualTo("binary");
 
-        assertThat(post.get("responses").propertyNames()).containsExactly("202");
+        assertThat(post.get("responses").propertyNames()).contains("202", "400", "409", "413", "415", "422")
+                .doesNotContain("200");
+        assertThat(post.get("responses").get("202").get("headers").propertyNames()).contains("Location");
         assertThat(resolve(doc, post.get("responses").get("202").get("content").get("application/json").get("schema"))
                 .get("properties").propertyNames()).contains("id", "status", "set", "kind", "progress");
     }
