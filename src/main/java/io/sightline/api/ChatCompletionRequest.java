@@ -3,6 +3,7 @@ package io.sightline.api;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.util.List;
 import java.util.Map;
 
@@ -33,6 +34,8 @@ public record ChatCompletionRequest(List<Message> messages,
                                     List<Intervention> intervention) {
 
     /** @param content a string (one text part) or an array of parts */
+    // its own name in the OpenAPI document, where the response's message is ChatResponseMessage
+    @Schema(name = "ChatRequestMessage")
     public record Message(String role,
                           @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<Part> content) {
     }

@@ -2,6 +2,7 @@ package io.sightline.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.util.List;
 import java.util.UUID;
 import tools.jackson.databind.JsonNode;
@@ -26,6 +27,8 @@ final class ChatCompletionResponse {
     record Choice(int index, Message message, Logprobs logprobs, @JsonProperty("finish_reason") String finishReason) {
     }
 
+    // its own name in the OpenAPI document, where the request's message is ChatRequestMessage
+    @Schema(name = "ChatResponseMessage")
     record Message(String role, String content, String refusal) {
         static Message assistant(String content) {
             return new Message("assistant", content, null);

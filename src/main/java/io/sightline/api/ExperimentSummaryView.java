@@ -2,6 +2,7 @@ package io.sightline.api;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.sightline.scoring.Interval;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.time.Instant;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
@@ -23,6 +24,8 @@ public record ExperimentSummaryView(Instant from, Instant to, String interventio
      * @param hallucinationRate share of this arm's judged outputs said to hallucinate, 95% Wilson; null without
      *                          judgements
      */
+    // each Arm record has its own name in the OpenAPI document, whose schemas are named by simple class name
+    @Schema(name = "ExperimentArm")
     public record Arm(String intervention, JsonNode params, long outputs,
                       @JsonProperty("visual_attention_ratio") Double visualAttentionRatio,
                       @JsonProperty("mean_tokens") double meanTokens,

@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.util.List;
 
 /**
@@ -13,6 +14,8 @@ import java.util.List;
 public record FeedbackBody(@JsonProperty("preferred_arm") Integer preferredArm, String note, List<Arm> arms) {
 
     /** @param hallucinated whether the arm's output names something that is not in the image */
+    // each Arm record has its own name in the OpenAPI document, whose schemas are named by simple class name
+    @Schema(name = "FeedbackBodyArm")
     public record Arm(Integer arm, Boolean hallucinated, String note) {
     }
 }

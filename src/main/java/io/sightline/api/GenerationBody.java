@@ -30,7 +30,7 @@ public record GenerationBody(String prompt,
      * @param intervention registry name ({@code GET /v1/interventions} lists them)
      * @param params       values laid over the method's defaults
      */
-    // its own name in the OpenAPI document, where the feedback and summary arms are "Arm"
+    // each Arm record has its own name in the OpenAPI document, whose schemas are named by simple class name
     @Schema(name = "RequestArm")
     public record Arm(String intervention, Map<String, Object> params) {
     }
