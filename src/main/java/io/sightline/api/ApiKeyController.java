@@ -3,6 +3,12 @@ package io.sightline.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.sightline.store.ApiKeyStore;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
@@ -59,6 +65,18 @@ public class ApiKeyController {
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(operationId = "createApiKey", summary = "Create a team's API key (admin key only)")
+    // the handler reads the body itself, so springdoc knows it only from here
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = NewKey.class)))
+    @ApiResponse(responseCode = "201", description = "created; key appears in this response only",
+            headers = @Header(name = "Location", description = "/v1/admin/api-keys/{id}", schema = @Schema(type = "string")),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = KeyView.class)))
+    @ApiResponse(responseCode = "400", description = "invalid-request: team missing or not a valid team name, name too"
+            + " long, malformed JSON")
+    @ApiResponse(responseCode = "401", description = "unauthorized: no, an unknown or a revoked key")
+    @ApiResponse(responseCode = "403", description = "forbidden: not the admin key")
     public Mono<ResponseEntity<KeyView>> create(ServerHttpRequest request) {
         return DataBufferUtils.join(request.getBody(), MAX_BODY_BYTES)
                 .map(GenerationRequestParser::drain)

@@ -1,5 +1,10 @@
 package io.sightline.api;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
@@ -55,6 +60,29 @@ public class ChatCompletionController {
     }
 
     @PostMapping(path = PATH, consumes = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(operationId = "createChatCompletion", summary = "OpenAI Chat Completions on the loaded model",
+            description = "One user message with text and at most one image (a data: URL); intervention is this"
+                    + " service's extension. stream: true answers server-sent events.")
+    // the handler reads the body and picks the response type itself, so springdoc knows both only from here
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = ChatCompletionRequest.class)))
+    @ApiResponse(responseCode = "200", description = "the completion, or with stream: true its chunks", content = {
+        @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                schema = @Schema(implementation = ChatCompletionResponse.Completion.class)),
+        @Content(mediaType = MediaType.TEXT_EVENT_STREAM_VALUE, schema = @Schema(
+                implementation = ChatCompletionResponse.Chunk.class,
+                description = "each event's data is one chunk, then [DONE]; a failure after the first chunk ends the"
+                        + " stream with an event named error whose data is a ProblemDetail"))})
+    @ApiResponse(responseCode = "400", description = "invalid-request: malformed JSON, an unknown (unimplemented)"
+            + " OpenAI field, a missing or out-of-range field")
+    @ApiResponse(responseCode = "404", description = "unknown-model: model is not the loaded model")
+    @ApiResponse(responseCode = "413", description = "payload-too-large: the image above its limit")
+    @ApiResponse(responseCode = "415", description = "unsupported-media-type: the image is not PNG, JPEG or WebP")
+    @ApiResponse(responseCode = "422", description = "image-url-refused, too-many-images, unsupported-conversation,"
+            + " image-too-large, invalid-image, unknown-intervention, invalid-params or control-conflict")
+    @ApiResponse(responseCode = "429", description = "overloaded: the queue to the decode batch is full (Retry-After)")
+    @ApiResponse(responseCode = "500", description = "engine-failure: ONNX Runtime failed")
+    @ApiResponse(responseCode = "504", description = "timeout: the generation ran past the request timeout")
     public Mono<ResponseEntity<?>> create(ServerHttpRequest request) {
         return DataBufferUtils.join(request.getBody(), parser.maxJsonBytes())
                 .map(GenerationRequestParser::drain)

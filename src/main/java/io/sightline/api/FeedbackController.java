@@ -1,5 +1,11 @@
 package io.sightline.api;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
@@ -29,6 +35,20 @@ public class FeedbackController {
 
     @PostMapping(path = "/v1/generations/{id}/feedback", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(operationId = "createFeedback", summary = "Judge a completed generation's arms")
+    // the handler reads the body itself, so springdoc knows it only from here
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = FeedbackBody.class)))
+    @ApiResponse(responseCode = "201", description = "stored",
+            headers = @Header(name = "Location", description = "/v1/generations/{id}/feedback",
+                    schema = @Schema(type = "string")),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = FeedbackView.class)))
+    @ApiResponse(responseCode = "400", description = "invalid-request: neither preferred_arm nor arms, an arm out of"
+            + " range or judged twice, a note too long (errors lists each), malformed JSON")
+    @ApiResponse(responseCode = "404", description = "not-found: no such generation")
+    @ApiResponse(responseCode = "409", description = "invalid-state: the generation is not completed")
+    @ApiResponse(responseCode = "413", description = "payload-too-large")
     public Mono<ResponseEntity<FeedbackView>> create(@PathVariable String id, ServerHttpRequest request) {
         return Paging.id(id, "generation").flatMap(uuid -> DataBufferUtils.join(request.getBody(),
                                 GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
