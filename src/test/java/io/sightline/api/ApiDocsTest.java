@@ -68,6 +68,30 @@ class ApiDocsTest {
     }
 
     @Test
+    void everyV1OperationTakesABearerKeyAndTheAdminOnesTheAdminKey() {
+        assertThat(doc.get("info").get("title").asString()).isEqualTo("Sightline");
+        JsonNode schemes = doc.get("components").get("securitySchemes");
+        for (String name : List.of(AccessDocumentation.TEAM_KEY, AccessDocumentation.ADMIN_KEY)) {
+            assertThat(schemes.get(name).get("type").asString()).isEqualTo("http");
+            assertThat(schemes.get(name).get("scheme").asString()).isEqualTo("bearer");
+        }
+        int operations = 0;
+        for (Map.Entry<String, JsonNode> path : doc.get("paths").properties()) {
+            if (!path.getKey().startsWith("/v1/")) {
+                continue;
+            }
+            String expected = path.getKey().startsWith("/v1/admin") ? AccessDocumentation.ADMIN_KEY
+                    : AccessDocumentation.TEAM_KEY;
+            for (Map.Entry<String, JsonNode> op : path.getValue().properties()) {
+                assertThat(op.getValue().get("security").get(0).has(expected)).as(op.getKey() + " " + path.getKey())
+                        .isTrue();
+                operations++;
+            }
+        }
+        assertThat(operations).isGreaterThan(20);
+    }
+
+    @Test
     void everyPostUnderV1DescribesItsBodyAndAnswersRefusalsWithProblemDetails() {
         List<String> posts = new ArrayList<>();
         doc.get("paths").properties().stream().filter(p -> p.getKey().startsWith("/v1/") && p.getValue().has("post"))

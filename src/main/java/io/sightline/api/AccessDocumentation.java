@@ -1,0 +1,40 @@
+package io.sightline.api;
+
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.info.Info;
+import io.swagger.v3.oas.models.security.SecurityRequirement;
+import io.swagger.v3.oas.models.security.SecurityScheme;
+import org.springdoc.core.customizers.OpenApiCustomizer;
+import org.springframework.stereotype.Component;
+
+/**
+ * The document's title and how {@link ApiKeyFilter} lets callers in: every {@code /v1} operation takes
+ * {@code Authorization: Bearer <key>} (a team key; the admin key on {@code /v1/admin}), required when
+ * {@code sightline.auth.enabled} is on and ignored when it is off. Client generators read this to send the header.
+ */
+@Component
+class AccessDocumentation implements OpenApiCustomizer {
+
+    static final String TEAM_KEY = "teamKey";
+    static final String ADMIN_KEY = "adminKey";
+
+    @Override
+    public void customise(OpenAPI api) {
+        api.info(new Info().title("Sightline").version("v1")
+                .description("Vision-language generation with decoding-time hallucination interventions, evaluations "
+                        + "and A/B summaries. Errors are RFC 9457 problems (application/problem+json)."));
+        api.getComponents()
+                .addSecuritySchemes(TEAM_KEY, bearer("a team's API key (POST /v1/admin/api-keys makes one)"))
+                .addSecuritySchemes(ADMIN_KEY, bearer("the admin key (sightline.auth.admin-key)"));
+        api.getPaths().forEach((path, item) -> {
+            if (path.startsWith("/v1/")) {
+                String scheme = path.startsWith(ApiKeyFilter.ADMIN) ? ADMIN_KEY : TEAM_KEY;
+                item.readOperations().forEach(op -> op.addSecurityItem(new SecurityRequirement().addList(scheme)));
+            }
+        });
+    }
+
+    private static SecurityScheme bearer(String description) {
+        return new SecurityScheme().type(SecurityScheme.Type.HTTP).scheme("bearer").description(description);
+    }
+}
