@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sightline.engine.ModelBundle;
 import io.sightline.vision.CraftedImages;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -23,6 +27,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.boot.webtestclient.autoconfigure.AutoConfigureWebTestClient;
 import org.springframework.core.io.ByteArrayResource;
 import org.springframework.http.HttpStatus;
@@ -55,6 +60,57 @@ class GenerationApiTest {
     JsonMapper json;
     @Autowired
     ModelBundle model;
+    @LocalServerPort
+    int port;
+
+    /**
+     * A client that goes away mid-decode: the decode is cancelled and the generation is stored as failed with the
+     * reason. Eight CARVE arms (each with its own probe generations) keep the engine busy for over a second on this
+     * model, while the connection is closed as soon as the row shows {@code running}.
+     */
+    @Test
+    void aClientThatGoesAwayCancelsItsDecodeAndTheGenerationIsStoredFailedWithTheReason() throws Exception {
+        List<Map<String, Object>> arms = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            arms.add(Map.of("intervention", "carve"));
+        }
+        Map<String, Object> body = new java.util.LinkedHashMap<>(Map.of("prompt", PROMPT, "max_new_tokens", 64,
+                "arms", arms));
+        body.put("image", Base64.getEncoder().encodeToString(Files.readAllBytes(SAMPLES.resolve("scene-a.png"))));
+        byte[] bytes = json.writeValueAsBytes(body);
+        OffsetDateTime before = db.sql("SELECT now() AS t").map(r -> r.get("t", OffsetDateTime.class))
+                .one().block();
+        String newest = "SELECT id, status, reason FROM generations WHERE created_at >= :t ORDER BY created_at DESC LIMIT 1";
+
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.getOutputStream().write(("POST /v1/generations HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(bytes);
+            socket.getOutputStream().flush();
+            Map<String, Object> row = awaitRow(newest, before, "running");
+            assertThat(row.get("status")).as("the generation must still be decoding when the client leaves")
+                    .isEqualTo("running");
+        }
+
+        Map<String, Object> row = awaitRow(newest, before, "failed");
+        assertThat(row).containsEntry("status", "failed").containsEntry("reason", "cancelled: the client went away");
+        assertThat(db.sql("SELECT count(*) AS n FROM outputs WHERE generation_id = :id").bind("id", row.get("id"))
+                .map(r -> r.get("n", Long.class)).one().block()).as("a cancelled generation has no outputs").isZero();
+    }
+
+    /** The newest generation since {@code since} once it is no longer in an earlier state than {@code status}. */
+    private Map<String, Object> awaitRow(String sql, OffsetDateTime since, String status) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            Map<String, Object> row = db.sql(sql).bind("t", since).fetch().one().block();
+            boolean reached = row != null && (status.equals("running") || !row.get("status").equals("running"));
+            if (reached || System.nanoTime() > deadline) {
+                return row;
+            }
+            Thread.sleep(5);
+        }
+    }
 
     @Test
     void aComposedArmDecodesBesidePlainDecodingAndIsStoredUnderItsCompositeName() throws Exception {
