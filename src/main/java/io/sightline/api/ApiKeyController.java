@@ -14,7 +14,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.regex.Pattern;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -78,9 +77,7 @@ public class ApiKeyController {
     @ApiResponse(responseCode = "401", description = "unauthorized: no, an unknown or a revoked key")
     @ApiResponse(responseCode = "403", description = "forbidden: not the admin key")
     public Mono<ResponseEntity<KeyView>> create(ServerHttpRequest request) {
-        return DataBufferUtils.join(request.getBody(), MAX_BODY_BYTES)
-                .map(GenerationRequestParser::drain)
-                .defaultIfEmpty(new byte[0])
+        return GenerationRequestParser.bytes(request.getBody(), MAX_BODY_BYTES)
                 .map(body -> checked(parser.read(body, NewKey.class)))
                 .flatMap(k -> {
                     String key = ApiKeys.generate();

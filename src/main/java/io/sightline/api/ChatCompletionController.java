@@ -12,7 +12,6 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -84,9 +83,7 @@ public class ChatCompletionController {
     @ApiResponse(responseCode = "500", description = "engine-failure: ONNX Runtime failed")
     @ApiResponse(responseCode = "504", description = "timeout: the generation ran past the request timeout")
     public Mono<ResponseEntity<?>> create(ServerHttpRequest request) {
-        return DataBufferUtils.join(request.getBody(), parser.maxJsonBytes())
-                .map(GenerationRequestParser::drain)
-                .defaultIfEmpty(new byte[0])
+        return GenerationRequestParser.bytes(request.getBody(), parser.maxJsonBytes())
                 .publishOn(Schedulers.boundedElastic())   // base64 of the image: off the event loop
                 .map(chat::parse)
                 .flatMap(call -> call.stream() ? Mono.just(stream(call)) : complete(call));

@@ -18,7 +18,6 @@ import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -94,9 +93,7 @@ public class EvaluationController {
     @ApiResponse(responseCode = "422", description = "unknown-set, invalid-set (errors names each problem),"
             + " unknown-intervention, invalid-params or idempotency-key-reused")
     public Mono<ResponseEntity<EvaluationView>> create(ServerHttpRequest request) {
-        return DataBufferUtils.join(request.getBody(), GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
-                .map(GenerationRequestParser::drain)
-                .defaultIfEmpty(new byte[0])
+        return GenerationRequestParser.bytes(request.getBody(), GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
                 .map(body -> parser.read(body, EvaluationBody.class))
                 .flatMap(body -> idempotency.once(request, EvaluationView.class, new byte[][] {json.writeValueAsBytes(body)},
                         () -> service.create(body).map(EvaluationController::accepted)));

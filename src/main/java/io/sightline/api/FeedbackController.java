@@ -9,7 +9,6 @@ import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.format.annotation.DateTimeFormat;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -50,10 +49,8 @@ public class FeedbackController {
     @ApiResponse(responseCode = "409", description = "invalid-state: the generation is not completed")
     @ApiResponse(responseCode = "413", description = "payload-too-large")
     public Mono<ResponseEntity<FeedbackView>> create(@PathVariable String id, ServerHttpRequest request) {
-        return Paging.id(id, "generation").flatMap(uuid -> DataBufferUtils.join(request.getBody(),
+        return Paging.id(id, "generation").flatMap(uuid -> GenerationRequestParser.bytes(request.getBody(),
                                 GenerationRequestParser.MAX_REQUEST_JSON_BYTES)
-                        .map(GenerationRequestParser::drain)
-                        .defaultIfEmpty(new byte[0])
                         .map(body -> parser.read(body, FeedbackBody.class))
                         .flatMap(body -> service.create(uuid, body)))
                 .map(f -> ResponseEntity.created(URI.create("/v1/generations/" + id + "/feedback")).body(f));

@@ -11,7 +11,6 @@ import io.swagger.v3.oas.annotations.media.SchemaProperty;
 import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.net.URI;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -88,9 +87,7 @@ public class GenerationController {
     @ApiResponse(responseCode = "503", description = "cancelled on the server, e.g. at shutdown (stored as failed)")
     @ApiResponse(responseCode = "504", description = "timeout: past timeout_ms (stored as failed)")
     public Mono<ResponseEntity<GenerationView>> createFromJson(ServerHttpRequest request) {
-        return DataBufferUtils.join(request.getBody(), parser.maxJsonBytes())
-                .map(GenerationRequestParser::drain)
-                .defaultIfEmpty(new byte[0])
+        return GenerationRequestParser.bytes(request.getBody(), parser.maxJsonBytes())
                 .flatMap(parser::fromJson)
                 .flatMap(p -> create(request, p));
     }

@@ -6,6 +6,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.reactivestreams.Publisher;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.codec.multipart.Part;
@@ -98,7 +99,16 @@ public final class GenerationRequestParser {
 
     // One byte over the limit is enough to know the part is too large; ImageLimits then reports it as 413.
     private static Mono<byte[]> bytes(Part part, long limit) {
-        return DataBufferUtils.join(part.content(), (int) Math.min(Integer.MAX_VALUE - 8, limit + 1))
+        return bytes(part.content(), (int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+    }
+
+    /**
+     * A request body or part as one array, the buffers released; empty content is an empty array.
+     *
+     * @param maxBytes past it the read fails with DataBufferLimitException (413); -1 for no limit here
+     */
+    static Mono<byte[]> bytes(Publisher<? extends DataBuffer> content, int maxBytes) {
+        return DataBufferUtils.join(content, maxBytes)
                 .map(GenerationRequestParser::drain)
                 .defaultIfEmpty(new byte[0]);
     }

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map;
 import org.springframework.core.ResolvableType;
 import org.springframework.core.io.buffer.DataBufferLimitException;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.codec.multipart.DefaultPartHttpMessageReader;
 import org.springframework.http.codec.multipart.FilePart;
 import org.springframework.http.codec.multipart.Part;
@@ -55,9 +54,7 @@ public final class UploadPartsReader {
                         e -> new DataBufferLimitException("a part is larger than sightline.eval.upload.max-part-bytes ("
                                 + maxPartBytes + " bytes)"))
                 // one part at a time (prefetch 1): the parser reads ahead by demand, so memory stays near the limits
-                .concatMap(part -> DataBufferUtils.join(part.content())
-                        .map(GenerationRequestParser::drain)
-                        .defaultIfEmpty(new byte[0])
+                .concatMap(part -> GenerationRequestParser.bytes(part.content(), -1)
                         .doOnNext(bytes -> parts.add(part, bytes)), 1)
                 .then(Mono.fromCallable(parts::build));
     }
