@@ -198,7 +198,8 @@ public class SightlineConfiguration {
 
     @Bean
     DecodeLoop decodeLoop(Generator generator, SightlineProperties properties) {
-        return new DecodeLoop(generator, properties.engine().maxBatchRows(), properties.engine().queueCapacity());
+        SightlineProperties.Engine engine = properties.engine();
+        return new DecodeLoop(generator, engine.maxBatchRows(), engine.queueCapacity(), engine.prefillThreads());
     }
 
     @Bean

@@ -45,6 +45,7 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
      *                          intervention's branch rows); a request that does not fit waits for rows to leave
      * @param queueCapacity     requests waiting to join the batch (from before their image is decoded); beyond
      *                          that requests get 429
+     * @param prefillThreads    threads that prefill newcomers (vision and prompt) while the batch decodes
      * @param requestTimeout    a generation not finished this long after it was queued is cancelled and stored as
      *                          failed; the default and upper bound of a request's {@code timeout_ms}
      */
@@ -52,6 +53,7 @@ public record SightlineProperties(@Valid @DefaultValue Model model, @Valid @Defa
                          @Min(0) @DefaultValue("0") int intraOpThreads,
                          @Min(1) @Max(1024) @DefaultValue("32") int maxBatchRows,
                          @Min(1) @DefaultValue("16") int queueCapacity,
+                         @Min(1) @Max(64) @DefaultValue("1") int prefillThreads,
                          @NotNull @DefaultValue("60s") Duration requestTimeout) {
     }
 

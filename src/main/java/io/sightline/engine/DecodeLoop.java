@@ -7,21 +7,31 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Continuous batching: one thread runs one decode batch, one decoder call per step, and requests join it between
- * steps. A newcomer is admitted, then prefilled in calls of its own (preludes, vision, probe call, prefill), and
- * its rows and KV cache are appended to the running batch ({@link Cohort#absorb}); rows leave as their arms finish,
- * and a request's future completes when all its arms have. Each row keeps its own interventions and branches, so
- * a request decodes as it would alone.
+ * steps. A newcomer is admitted on the loop thread, then prefilled on a prefill thread (preludes, vision, probe
+ * call, prefill: calls of its own, while the batch goes on decoding), and its rows and KV cache are appended to the
+ * running batch at the next step boundary ({@link Cohort#absorb}); rows leave as their arms finish, and a request's
+ * future completes when all its arms have. Each row keeps its own interventions and branches, so a request decodes
+ * as it would alone.
  *
- * <p>Admission is bounded twice: at most {@code maxRows} rows decode together (a newcomer that does not fit waits,
- * in order, for rows to leave; one that is larger alone runs when the batch is empty), and at most
+ * <p>Prefilling apart is what lets the batch scale: a newcomer's prefill (vision and all its prompt positions)
+ * costs as much as several decode steps of the whole batch, and on the loop thread every running row would wait
+ * for it.
+ *
+ * <p>Admission is bounded twice: at most {@code maxRows} rows decode or prefill together (a newcomer that does not
+ * fit waits, in order, for rows to leave; one that is larger alone runs when nothing else does), and at most
  * {@code queueCapacity} requests wait to join ({@link #reserve} refuses beyond that). A request's cancellation
  * removes its rows at the next step boundary; a failed decoder call fails every request in it.
  */
@@ -34,6 +44,9 @@ public final class DecodeLoop implements AutoCloseable {
     private final int queueCapacity;
     private final Semaphore waiting;
     private final BlockingQueue<Member> incoming = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Member> prefilled = new LinkedBlockingQueue<>();
+    private final Semaphore wake = new Semaphore(0);    // a permit per arrival on either queue
+    private final ExecutorService prefillThreads;
     private final Cancellation shutdown = Cancellation.create();
     private final Thread thread;
     private volatile boolean closed;
@@ -42,22 +55,31 @@ public final class DecodeLoop implements AutoCloseable {
     private Cohort batch;
     private final List<Member> members = new ArrayList<>();
     private Member next;          // admitted, waiting for rows to leave
-    private int nextArm;          // arm indices stay unique across the rows of one batch
+    private int prefilling;       // requests sent to prefill and not absorbed yet
+    private int prefillingRows;   // their rows
+    private int nextArm;          // arm indices stay unique across the rows of one batch and of those prefilling
 
     /**
-     * @param maxRows       rows (arms and their branches) decoding together at most
-     * @param queueCapacity requests waiting to join the batch at most
+     * @param maxRows        rows (arms and their branches) decoding or prefilling together at most
+     * @param queueCapacity  requests waiting to join the batch at most
+     * @param prefillThreads threads that prefill newcomers while the batch decodes
      */
-    public DecodeLoop(Generator generator, int maxRows, int queueCapacity) {
-        if (maxRows < 1 || queueCapacity < 1) {
-            throw new IllegalArgumentException("maxRows and queueCapacity must be >= 1, were " + maxRows + ", "
-                    + queueCapacity);
+    public DecodeLoop(Generator generator, int maxRows, int queueCapacity, int prefillThreads) {
+        if (maxRows < 1 || queueCapacity < 1 || prefillThreads < 1) {
+            throw new IllegalArgumentException("maxRows, queueCapacity and prefillThreads must be >= 1, were "
+                    + maxRows + ", " + queueCapacity + ", " + prefillThreads);
         }
         this.generator = generator;
         this.maxRows = maxRows;
         this.queueCapacity = queueCapacity;
         this.waiting = new Semaphore(queueCapacity);
         this.batch = Cohort.empty(generator.bundle());
+        AtomicInteger threads = new AtomicInteger();
+        this.prefillThreads = Executors.newFixedThreadPool(prefillThreads, r -> {
+            Thread t = new Thread(r, "prefill-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         this.thread = new Thread(this::loop, "decode-loop");
         thread.setDaemon(true);
         thread.start();
@@ -92,6 +114,7 @@ public final class DecodeLoop implements AutoCloseable {
                                                          TokenListener listener) {
             Member m = new Member(this, request, cancel, listener);
             incoming.add(m);
+            wake.release();
             if (closed) {
                 failQueued();
             }
@@ -107,7 +130,10 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** One submitted request; {@code arms} are set at admission (before any row runs). */
+    /**
+     * One submitted request; {@code arms} are set at admission (before any row runs), {@code own} or
+     * {@code failure} by its prefill.
+     */
     private static final class Member {
         final Ticket ticket;
         final GenerationRequest request;
@@ -116,6 +142,8 @@ public final class DecodeLoop implements AutoCloseable {
         final CompletableFuture<List<ArmResult>> future = new CompletableFuture<>();
         RowPlan plan;
         List<Arm> arms = List.of();
+        Cohort own;
+        RuntimeException failure;
 
         Member(Ticket ticket, GenerationRequest request, Cancellation cancel, TokenListener listener) {
             this.ticket = ticket;
@@ -164,56 +192,104 @@ public final class DecodeLoop implements AutoCloseable {
             }
             closed = true;
             failQueued();
+            failPrefilled();
         }
     }
 
-    /** Prefills queued requests and appends them to the batch while their rows fit; waits when idle. */
+    /**
+     * Absorbs the prefilled newcomers, then admits queued requests and sends them to prefill while their rows
+     * fit; waits when there is nothing to decode.
+     */
     private void join() throws InterruptedException {
         while (true) {
-            if (next == null) {
-                Member m = batch.isEmpty() ? incoming.take() : incoming.poll();
-                if (m == null) {
-                    return;
-                }
-                if (batch.isEmpty()) {
-                    nextArm = 0;
-                }
-                try {
-                    m.plan = generator.admit(m.request, nextArm, m.listener);
-                } catch (RuntimeException e) {
-                    m.fail(e);
+            // permits released before this drain belong to arrivals the polls below see
+            wake.drainPermits();
+            for (Member m; (m = prefilled.poll()) != null; ) {
+                absorb(m);
+            }
+            while (true) {
+                if (next == null) {
+                    Member m = incoming.poll();
+                    if (m == null) {
+                        break;
+                    }
+                    admit(m);
                     continue;
                 }
-                m.arms = m.plan.arms;
-                nextArm += m.arms.size();
-                next = m;
+                int rows = batch.plan.rows() + prefillingRows;
+                if (rows > 0 && rows + next.plan.rows() > maxRows) {
+                    break;
+                }
+                send(next);
+                next = null;
             }
-            if (!batch.isEmpty() && batch.plan.rows() + next.plan.rows() > maxRows) {
-                return;
+            if (!batch.isEmpty() || !members.isEmpty()) {
+                return;       // rows to decode, or requests whose rows all ended in their prefill to settle
             }
-            start(next);
-            next = null;
+            if (prefilling == 0 && next == null) {
+                nextArm = 0;
+            }
+            wake.acquire();
         }
     }
 
-    private void start(Member m) {
+    private void admit(Member m) {
+        try {
+            m.plan = generator.admit(m.request, nextArm, m.listener);
+        } catch (RuntimeException e) {
+            m.fail(e);
+            return;
+        }
+        m.arms = m.plan.arms;
+        nextArm += m.arms.size();
+        next = m;
+    }
+
+    /** Hands an admitted request to a prefill thread; its place in the queue is freed now. */
+    private void send(Member m) {
         m.ticket.close();
         if (m.cancel.isCancelled()) {
             m.fail(new CancelledException("generation cancelled before it started"));
             return;
         }
-        Cohort own;
+        try {
+            prefillThreads.execute(() -> prefill(m));
+        } catch (RejectedExecutionException e) {
+            m.fail(new CancelledException("the decode loop is shutting down"));
+            return;
+        }
+        prefilling++;
+        prefillingRows += m.plan.rows();
+    }
+
+    /** On a prefill thread: the request's own cohort, handed back to the loop thread. */
+    private void prefill(Member m) {
         try (OrtSession.RunOptions run = Generator.runOptions(m.cancel);
              Cancellation.Registration ignored = m.cancel.onCancel(() -> Generator.terminate(run))) {
-            own = generator.prefill(m.plan, m.cancel, run);
+            m.own = generator.prefill(m.plan, m.cancel, run);
         } catch (RuntimeException e) {
-            m.fail(e);
+            m.failure = e;
+        }
+        prefilled.add(m);
+        wake.release();
+        if (closed) {
+            failPrefilled();
+        }
+    }
+
+    /** Runs on the loop thread once {@code m}'s prefill has ended: its rows join the batch, or it fails. */
+    private void absorb(Member m) {
+        prefilling--;
+        prefillingRows -= m.plan.rows();
+        if (m.failure != null) {
+            m.fail(m.failure);
             return;
         }
         members.add(m);
-        if (!own.isEmpty()) {
-            batch.absorb(own);
+        if (!m.own.isEmpty()) {
+            batch.absorb(m.own);
         }
+        m.own = null;
     }
 
     /** Completes the requests whose arms all finished, fails those cancelled or failed, and drops their rows. */
@@ -239,14 +315,26 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /** Stops the loop: the call in flight is terminated and every request not finished fails as cancelled. */
+    /** After the loop stopped, fails the requests whose prefill ended; whichever thread sees one first does. */
+    private void failPrefilled() {
+        for (Member m; (m = prefilled.poll()) != null; ) {
+            m.fail(new CancelledException("the decode loop is shutting down"));
+        }
+    }
+
+    /**
+     * Stops the loop: the call in flight is terminated and every request not finished fails as cancelled (one
+     * being prefilled when its prefill ends).
+     */
     @Override
     public void close() {
         closed = true;
         shutdown.cancel();
         thread.interrupt();
+        prefillThreads.shutdown();
         try {
             thread.join(10_000);
+            prefillThreads.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sightline.intervention.ArmSpec;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -40,21 +41,47 @@ class DecodeLoopTest {
         return f.get(60, TimeUnit.SECONDS);
     }
 
-    /** Submits {@code second} from the first request's listener once it has chosen {@code after} tokens. */
+    /**
+     * Submits {@code second} from the first request's listener once it has chosen {@code after} tokens (the loop
+     * admits it at the next step boundary), and at the next token holds the loop thread until the second's prefill,
+     * on a prefill thread, has chosen its first token: the second then joins at the next step boundary, while the
+     * first still decodes.
+     */
     private static List<List<ArmResult>> joinMidDecode(DecodeLoop loop, GenerationRequest first,
                                                        GenerationRequest second, int after) throws Exception {
         AtomicReference<CompletableFuture<List<ArmResult>>> joined = new AtomicReference<>();
+        CountDownLatch prefilled = new CountDownLatch(1);
         int[] seen = {0};
+        int[] seenWhenSecondDone = {-1};
         CompletableFuture<List<ArmResult>> running = loop.reserve().submit(first, Cancellation.create(),
                 (arm, token, logprob, nanos) -> {
-                    if (arm == 0 && ++seen[0] == after) {
-                        joined.set(loop.reserve().submit(second, Cancellation.create(), TokenListener.NONE));
+                    if (arm != 0) {
+                        return;
+                    }
+                    seen[0]++;
+                    if (seenWhenSecondDone[0] < 0 && joined.get() != null && joined.get().isDone()) {
+                        seenWhenSecondDone[0] = seen[0];
+                    }
+                    if (seen[0] == after) {
+                        joined.set(loop.reserve().submit(second, Cancellation.create(),
+                                (a, t, l, n) -> prefilled.countDown()));
+                    } else if (seen[0] == after + 1) {
+                        await(prefilled);
                     }
                 });
         List<ArmResult> a = get(running);
-        assertThat(a.get(0).tokens().length).as("the first request decodes on after the second joins")
-                .isGreaterThan(after);
+        assertThat(seenWhenSecondDone[0]).as("the second request finished while the first still decoded")
+                .isBetween(after + 2, a.get(0).tokens().length);
         return List.of(a, get(joined.get()));
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertThat(latch.await(60, TimeUnit.SECONDS)).as("the newcomer was prefilled off the loop thread").isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     private static void assertSame(ArmResult actual, ArmResult alone) {
@@ -73,7 +100,7 @@ class DecodeLoopTest {
         GenerationRequest question = request(SHORT, ArmSpec.none());
         assertThat(promptKeys(SHORT)).as("the newcomer is left-padded to the running rows' keys")
                 .isLessThan(promptKeys(CAPTION) + 4);
-        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4)) {
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4, 1)) {
             List<List<ArmResult>> both = joinMidDecode(loop, caption, question, 4);
             assertSame(both.get(0).get(0), alone(caption).get(0));
             assertSame(both.get(1).get(0), alone(question).get(0));
@@ -86,7 +113,7 @@ class DecodeLoopTest {
         GenerationRequest question = request(LONG, ArmSpec.none());
         assertThat(promptKeys(LONG)).as("the running rows are left-padded to the newcomer's keys")
                 .isGreaterThan(promptKeys(CAPTION) + 2);
-        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4)) {
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4, 1)) {
             List<List<ArmResult>> both = joinMidDecode(loop, caption, question, 2);
             assertSame(both.get(0).get(0), alone(caption).get(0));
             assertSame(both.get(1).get(0), alone(question).get(0));
@@ -98,7 +125,7 @@ class DecodeLoopTest {
         // m3id's weight decays with the arm's own step index and it decodes a text-only branch row beside its base
         GenerationRequest plain = request(CAPTION, ArmSpec.none());
         GenerationRequest contrast = request(SHORT, ArmSpec.none(), new ArmSpec("m3id", Map.of()));
-        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4)) {
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4, 1)) {
             List<List<ArmResult>> both = joinMidDecode(loop, plain, contrast, 4);
             assertSame(both.get(0).get(0), alone(plain).get(0));
             List<ArmResult> contrastAlone = alone(contrast);
@@ -111,7 +138,7 @@ class DecodeLoopTest {
     void aRequestThatDoesNotFitTheRowBoundWaitsForRowsToLeave() throws Exception {
         GenerationRequest first = request(CAPTION, ArmSpec.none(), ArmSpec.none());
         GenerationRequest second = request(LONG, ArmSpec.none());
-        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 2, 4)) {
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 2, 4, 1)) {
             CountDownLatch secondStarted = new CountDownLatch(1);
             boolean[] firstDoneBeforeSecond = {false};
             CompletableFuture<List<ArmResult>> a = loop.reserve().submit(first, Cancellation.create(), TokenListener.NONE);
@@ -128,7 +155,7 @@ class DecodeLoopTest {
 
     @Test
     void queueBeyondCapacityIsRefusedAndAPlaceIsFreedOnClose() {
-        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 4, 2)) {
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 4, 2, 1)) {
             DecodeLoop.Ticket one = loop.reserve();
             DecodeLoop.Ticket two = loop.reserve();
             assertThatThrownBy(loop::reserve).isInstanceOf(OverloadedException.class)
@@ -147,7 +174,7 @@ class DecodeLoopTest {
         GenerationRequest kept = request(LONG, ArmSpec.none());
         GenerationRequest cancelled = new GenerationRequest(TestModel.image("samples/scene-a.png"), CAPTION,
                 new DecodingOptions(50, 1.0, 0, 1.0, 3L, List.of()), List.of(ArmSpec.none()));
-        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4)) {
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4, 1)) {
             Cancellation cancel = Cancellation.create();
             int[] seen = {0};
             CompletableFuture<List<ArmResult>> gone = loop.reserve().submit(cancelled, cancel,
@@ -167,12 +194,41 @@ class DecodeLoopTest {
 
     @Test
     void closingRefusesNewPlacesAndFailsWhatIsSubmittedAfter() {
-        DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4);
+        DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4, 1);
         DecodeLoop.Ticket held = loop.reserve();
         loop.close();
         assertThatThrownBy(loop::reserve).isInstanceOf(OverloadedException.class).hasMessageContaining("shutting down");
         CompletableFuture<List<ArmResult>> late = held.submit(request(SHORT, ArmSpec.none()), Cancellation.create(),
                 TokenListener.NONE);
         assertThatThrownBy(() -> get(late)).hasCauseInstanceOf(CancelledException.class);
+    }
+
+    @Test
+    void aRequestWhoseArmsAllEndInThePrefillCompletesWithNothingElseRunning() throws Exception {
+        GenerationRequest one = new GenerationRequest(TestModel.image("samples/scene-b.png"), CAPTION,
+                DecodingOptions.greedy(1), List.of(ArmSpec.none()));
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 4, 1)) {
+            List<ArmResult> r = get(loop.reserve().submit(one, Cancellation.create(), TokenListener.NONE));
+            assertThat(r.get(0).tokens()).hasSize(1);
+            assertSame(r.get(0), alone(one).get(0));
+        }
+    }
+
+    @Test
+    void closingWhileRequestsArePrefilledLeavesNoneUnfinished() {
+        DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 8, 2);
+        List<CompletableFuture<List<ArmResult>>> submitted = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            submitted.add(loop.reserve().submit(request(i % 2 == 0 ? CAPTION : LONG, ArmSpec.none()),
+                    Cancellation.create(), TokenListener.NONE));
+        }
+        loop.close();
+        assertThat(submitted).as("each request completed or failed by the time close returned")
+                .allMatch(CompletableFuture::isDone);
+        for (CompletableFuture<List<ArmResult>> f : submitted) {
+            if (f.isCompletedExceptionally()) {
+                assertThatThrownBy(() -> get(f)).hasCauseInstanceOf(CancelledException.class);
+            }
+        }
     }
 }

@@ -33,7 +33,9 @@ import tools.jackson.databind.json.JsonMapper;
  * Load on {@code POST /v1/generations} over loopback (docs/load.md): for each client count in turn, that many
  * clients each post a request and wait for its answer, then post the next (the sample images in turn, JSON with
  * base64), for a number of requests per level. Reports requests/s, generated tokens/s, p50/p95 latency and the
- * 429 count per level, the ratio of each level's requests/s to the first level's, and then checks the database:
+ * 429 count per level, the ratio of each level's requests/s to the first level's, and the machine's CPU time over
+ * the level (all processes: this JVM, the app, PostgreSQL), as cores busy and per accepted request; then it checks
+ * the database:
  * every accepted request is exactly one generation row, completed with one output, none left running, and no
  * row for a refused request.
  *
@@ -42,7 +44,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the API ({@code GET /v1/generations/{id}} per accepted request and the list's total).
  *
  * <pre>
- * -Dload.clients=1,8  -Dload.requests=80  -Dload.warmup=8  -Dload.tokens=32  -Dload.prompt="describe the image ."
+ * -Dload.clients=1,8  -Dload.requests=80  -Dload.warmup=200  -Dload.tokens=32  -Dload.prompt="describe the image ."
  * -Dload.samples=onnx-models/samples  -Dload.url=http://localhost:8080   (optional)
  * </pre>
  */
@@ -61,7 +63,19 @@ public final class LoadCommand {
     private record Sample(int status, long nanos, int tokens, String id, double engineMs) {
     }
 
-    private record Level(int clients, List<Sample> samples, long wallNanos) {
+    /** @param cpuTicks the machine's busy CPU time over the level, in {@code /proc/stat} ticks; -1 if unknown */
+    private record Level(int clients, List<Sample> samples, long wallNanos, long cpuTicks) {
+
+        /** Linux's USER_HZ: /proc/stat counts in hundredths of a second on every kernel that ships today. */
+        private static final double TICKS_PER_SECOND = 100;
+
+        double coresBusy() {
+            return cpuTicks < 0 ? Double.NaN : cpuTicks / TICKS_PER_SECOND / (wallNanos / 1e9);
+        }
+
+        double cpuMsPerRequest() {
+            return cpuTicks < 0 ? Double.NaN : cpuTicks / TICKS_PER_SECOND * 1e3 / accepted().size();
+        }
 
         List<Sample> accepted() {
             return samples.stream().filter(s -> s.status() == 201).toList();
@@ -97,7 +111,7 @@ public final class LoadCommand {
         List<Integer> levels = Arrays.stream(System.getProperty("load.clients", "1,8").split(","))
                 .map(String::trim).map(Integer::parseInt).toList();
         int requests = Integer.getInteger("load.requests", 80);
-        int warmup = Integer.getInteger("load.warmup", 8);
+        int warmup = Integer.getInteger("load.warmup", 200);
         int tokens = Integer.getInteger("load.tokens", 32);
         String prompt = System.getProperty("load.prompt", "describe the image .");
         Path samples = Path.of(System.getProperty("load.samples", "onnx-models/samples"));
@@ -118,12 +132,15 @@ public final class LoadCommand {
             System.out.printf("# %s; JDK %s; %d CPUs; load average before: %s; %s%n", Instant.now(),
                     System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), loadAverage(),
                     url != null ? "target " + url : "app started in this JVM");
-            System.out.printf("# %d requests per level after %d warm-up, max_new_tokens %d, prompt \"%s\", %d images%n",
-                    requests, warmup, tokens, prompt, bodies.size());
+            int most = levels.stream().mapToInt(Integer::intValue).max().orElseThrow();
+            System.out.printf("# %d requests per level after %d warm-up requests from %d clients, max_new_tokens %d,"
+                    + " prompt \"%s\", %d images%n", requests, warmup, most, tokens, prompt, bodies.size());
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             long rowsBefore = rows(app, target, http);
             Instant since = Instant.now();
-            List<Sample> all = new ArrayList<>(run(http, target, bodies, 1, warmup).samples());
+            // warm-up at the largest client count, so that the JIT has compiled the concurrent paths too before any
+            // level is measured
+            List<Sample> all = new ArrayList<>(run(http, target, bodies, most, warmup).samples());
             List<Level> measured = new ArrayList<>();
             for (int clients : levels) {
                 Level level = run(http, target, bodies, clients, requests);
@@ -132,13 +149,15 @@ public final class LoadCommand {
             }
             System.out.printf("# load average after: %s%n%n", loadAverage());
             System.out.println("| clients | requests | 201 | 429 | other | requests/s | tokens/s | p50 ms | p95 ms"
-                    + " | engine p50 ms | requests/s vs " + levels.get(0) + " client(s) |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+                    + " | engine p50 ms | cores busy | CPU ms per request | requests/s vs " + levels.get(0)
+                    + " client(s) |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (Level l : measured) {
-                System.out.printf("| %d | %d | %d | %d | %d | %.1f | %.0f | %.1f | %.1f | %.1f | %.2fx |%n", l.clients(),
-                        l.samples().size(), l.accepted().size(), l.count(429),
+                System.out.printf("| %d | %d | %d | %d | %d | %.1f | %.0f | %.1f | %.1f | %.1f | %.2f of %d | %.1f | %.2fx |%n",
+                        l.clients(), l.samples().size(), l.accepted().size(), l.count(429),
                         l.samples().size() - l.accepted().size() - l.count(429), l.requestsPerSecond(),
                         l.tokensPerSecond(), l.percentileMs(0.50), l.percentileMs(0.95), l.enginePercentileMs(0.50),
+                        l.coresBusy(), Runtime.getRuntime().availableProcessors(), l.cpuMsPerRequest(),
                         l.requestsPerSecond() / measured.get(0).requestsPerSecond());
             }
             List<String> problems = check(app, target, http, all, rowsBefore, since);
@@ -162,6 +181,7 @@ public final class LoadCommand {
         AtomicInteger next = new AtomicInteger();
         List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(clients);
+        long cpu0 = busyTicks();
         long t0 = System.nanoTime();
         List<Future<?>> done = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
@@ -176,8 +196,9 @@ public final class LoadCommand {
             f.get();
         }
         long wall = System.nanoTime() - t0;
+        long cpu1 = busyTicks();
         pool.shutdown();
-        return new Level(clients, List.copyOf(samples), wall);
+        return new Level(clients, List.copyOf(samples), wall, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0);
     }
 
     private static Sample post(HttpClient http, URI target, String body) throws IOException, InterruptedException {
@@ -256,6 +277,20 @@ public final class LoadCommand {
             }
         }
         return problems;
+    }
+
+    /** The machine's busy CPU time so far (user, nice, system, irq, softirq, steal), from /proc/stat; -1 if unknown. */
+    private static long busyTicks() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
+                busy += Long.parseLong(f[i]);
+            }
+            return busy;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static String loadAverage() {
