@@ -44,7 +44,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the API ({@code GET /v1/generations/{id}} per accepted request and the list's total).
  *
  * <pre>
- * -Dload.clients=1,8  -Dload.requests=80  -Dload.warmup=200  -Dload.tokens=32  -Dload.prompt="describe the image ."
+ * -Dload.clients=1,8  -Dload.requests=80  -Dload.warmup=3000  -Dload.tokens=32  -Dload.prompt="describe the image ."
  * -Dload.samples=onnx-models/samples  -Dload.url=http://localhost:8080   (optional)
  * </pre>
  */
@@ -63,8 +63,12 @@ public final class LoadCommand {
     private record Sample(int status, long nanos, int tokens, String id, double engineMs) {
     }
 
-    /** @param cpuTicks the machine's busy CPU time over the level, in {@code /proc/stat} ticks; -1 if unknown */
-    private record Level(int clients, List<Sample> samples, long wallNanos, long cpuTicks) {
+    /**
+     * @param cpuTicks    the machine's busy CPU time over the level, in {@code /proc/stat} ticks; -1 if unknown
+     * @param threadTicks CPU time over the level by thread group ({@link ThreadCpu}), in the same ticks
+     */
+    private record Level(int clients, List<Sample> samples, long wallNanos, long cpuTicks,
+                         Map<String, Long> threadTicks) {
 
         /** Linux's USER_HZ: /proc/stat counts in hundredths of a second on every kernel that ships today. */
         private static final double TICKS_PER_SECOND = 100;
@@ -111,7 +115,7 @@ public final class LoadCommand {
         List<Integer> levels = Arrays.stream(System.getProperty("load.clients", "1,8").split(","))
                 .map(String::trim).map(Integer::parseInt).toList();
         int requests = Integer.getInteger("load.requests", 80);
-        int warmup = Integer.getInteger("load.warmup", 200);
+        int warmup = Integer.getInteger("load.warmup", 3000);
         int tokens = Integer.getInteger("load.tokens", 32);
         String prompt = System.getProperty("load.prompt", "describe the image .");
         Path samples = Path.of(System.getProperty("load.samples", "onnx-models/samples"));
@@ -160,6 +164,7 @@ public final class LoadCommand {
                         l.coresBusy(), Runtime.getRuntime().availableProcessors(), l.cpuMsPerRequest(),
                         l.requestsPerSecond() / measured.get(0).requestsPerSecond());
             }
+            printThreads(measured);
             List<String> problems = check(app, target, http, all, rowsBefore, since);
             System.out.println();
             System.out.println(problems.isEmpty() ? "database check: OK (" + all.stream().filter(s -> s.id() != null).count()
@@ -182,6 +187,7 @@ public final class LoadCommand {
         List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         long cpu0 = busyTicks();
+        ThreadCpu.Snapshot threads0 = ThreadCpu.now();
         long t0 = System.nanoTime();
         List<Future<?>> done = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
@@ -197,8 +203,9 @@ public final class LoadCommand {
         }
         long wall = System.nanoTime() - t0;
         long cpu1 = busyTicks();
+        Map<String, Long> threads = ThreadCpu.now().since(threads0);
         pool.shutdown();
-        return new Level(clients, List.copyOf(samples), wall, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0);
+        return new Level(clients, List.copyOf(samples), wall, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0, threads);
     }
 
     private static Sample post(HttpClient http, URI target, String body) throws IOException, InterruptedException {
@@ -277,6 +284,31 @@ public final class LoadCommand {
             }
         }
         return problems;
+    }
+
+    /**
+     * CPU ms per accepted request by thread group and level, the groups that took most in the last level first:
+     * where the machine's time goes, and what batching shares (the decoder threads) and what it does not.
+     */
+    private static void printThreads(List<Level> measured) {
+        Level last = measured.get(measured.size() - 1);
+        List<String> groups = last.threadTicks().entrySet().stream().filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(12).map(Map.Entry::getKey).toList();
+        if (groups.isEmpty()) {
+            return;
+        }
+        System.out.println();
+        System.out.println("| CPU ms per request, by thread group | " + String.join(" | ",
+                measured.stream().map(l -> l.clients() + " client(s)").toList()) + " |");
+        System.out.println("|---" + "|---".repeat(measured.size()) + "|");
+        for (String g : groups) {
+            StringBuilder row = new StringBuilder("| " + g);
+            for (Level l : measured) {
+                row.append(String.format(" | %.1f", l.threadTicks().getOrDefault(g, 0L) / Level.TICKS_PER_SECOND * 1e3
+                        / l.accepted().size()));
+            }
+            System.out.println(row.append(" |"));
+        }
     }
 
     /** The machine's busy CPU time so far (user, nice, system, irq, softirq, steal), from /proc/stat; -1 if unknown. */
