@@ -142,6 +142,7 @@ public final class DecodeLoop implements AutoCloseable {
         final CompletableFuture<List<ArmResult>> future = new CompletableFuture<>();
         RowPlan plan;
         List<Arm> arms = List.of();
+        int rows;                 // the plan's rows when it was sent to prefill (the prefill retires some)
         Cohort own;
         RuntimeException failure;
 
@@ -258,8 +259,9 @@ public final class DecodeLoop implements AutoCloseable {
             m.fail(new CancelledException("the decode loop is shutting down"));
             return;
         }
+        m.rows = m.plan.rows();
         prefilling++;
-        prefillingRows += m.plan.rows();
+        prefillingRows += m.rows;
     }
 
     /** On a prefill thread: the request's own cohort, handed back to the loop thread. */
@@ -280,7 +282,7 @@ public final class DecodeLoop implements AutoCloseable {
     /** Runs on the loop thread once {@code m}'s prefill has ended: its rows join the batch, or it fails. */
     private void absorb(Member m) {
         prefilling--;
-        prefillingRows -= m.plan.rows();
+        prefillingRows -= m.rows;
         if (m.failure != null) {
             m.fail(m.failure);
             return;

@@ -231,4 +231,20 @@ class DecodeLoopTest {
             }
         }
     }
+
+    @Test
+    void rowsRetiredInThePrefillAreNotCountedAgainstTheRowBoundLater() throws Exception {
+        // a one-token request's row ends in its prefill; the rows it took while prefilling must all be given back,
+        // or the bound of 2 would leave no room for a two-row request after it
+        GenerationRequest one = new GenerationRequest(TestModel.image("samples/scene-b.png"), CAPTION,
+                DecodingOptions.greedy(1), List.of(ArmSpec.none()));
+        GenerationRequest two = request(SHORT, ArmSpec.none(), ArmSpec.none());
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 2, 4, 1)) {
+            for (int i = 0; i < 3; i++) {
+                get(loop.reserve().submit(one, Cancellation.create(), TokenListener.NONE));
+            }
+            assertSame(get(loop.reserve().submit(two, Cancellation.create(), TokenListener.NONE)).get(1),
+                    alone(two).get(1));
+        }
+    }
 }
