@@ -20,10 +20,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Continuous batching: one thread runs one decode batch, one decoder call per step, and requests join it between
- * steps. A newcomer is admitted on the loop thread, then prefilled on a prefill thread (preludes, vision, probe
- * call, prefill: calls of its own, while the batch goes on decoding), and its rows and KV cache are appended to the
- * running batch at the next step boundary ({@link Cohort#absorb}); rows leave as their arms finish, and a request's
- * future completes when all its arms have. Each row keeps its own interventions and branches, so a request decodes
+ * steps. A newcomer is admitted on the loop thread, then prefilled on a prefill thread together with the other
+ * newcomers waiting for one (its own preludes, then one vision call, probe call and prefill for all of them, while
+ * the batch goes on decoding), and their rows and KV cache are appended to the running batch at the next step
+ * boundary ({@link Cohort#absorb}); rows leave as their arms finish, and a request's future completes when all its
+ * arms have. Each row keeps its own interventions and branches, so a request decodes
  * as it would alone.
  *
  * <p>Prefilling apart is what lets the batch scale: a newcomer's prefill (vision and all its prompt positions)
@@ -44,7 +45,8 @@ public final class DecodeLoop implements AutoCloseable {
     private final int queueCapacity;
     private final Semaphore waiting;
     private final BlockingQueue<Member> incoming = new LinkedBlockingQueue<>();
-    private final BlockingQueue<Member> prefilled = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Member> toPrefill = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Prefill> prefilled = new LinkedBlockingQueue<>();
     private final Semaphore wake = new Semaphore(0);    // a permit per arrival on either queue
     private final ExecutorService prefillThreads;
     private final Cancellation shutdown = Cancellation.create();
@@ -58,6 +60,7 @@ public final class DecodeLoop implements AutoCloseable {
     private int prefilling;       // requests sent to prefill and not absorbed yet
     private int prefillingRows;   // their rows
     private int nextArm;          // arm indices stay unique across the rows of one batch and of those prefilling
+    private final AtomicInteger prefills = new AtomicInteger();
 
     /**
      * @param maxRows        rows (arms and their branches) decoding or prefilling together at most
@@ -130,10 +133,7 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
-    /**
-     * One submitted request; {@code arms} are set at admission (before any row runs), {@code own} or
-     * {@code failure} by its prefill.
-     */
+    /** One submitted request; {@code arms} are set at admission (before any row runs). */
     private static final class Member {
         final Ticket ticket;
         final GenerationRequest request;
@@ -143,8 +143,7 @@ public final class DecodeLoop implements AutoCloseable {
         RowPlan plan;
         List<Arm> arms = List.of();
         int rows;                 // the plan's rows when it was sent to prefill (the prefill retires some)
-        Cohort own;
-        RuntimeException failure;
+        RuntimeException failure; // its preludes'
 
         Member(Ticket ticket, GenerationRequest request, Cancellation cancel, TokenListener listener) {
             this.ticket = ticket;
@@ -205,8 +204,8 @@ public final class DecodeLoop implements AutoCloseable {
         while (true) {
             // permits released before this drain belong to arrivals the polls below see
             wake.drainPermits();
-            for (Member m; (m = prefilled.poll()) != null; ) {
-                absorb(m);
+            for (Prefill p; (p = prefilled.poll()) != null; ) {
+                absorb(p);
             }
             while (true) {
                 if (next == null) {
@@ -253,9 +252,11 @@ public final class DecodeLoop implements AutoCloseable {
             m.fail(new CancelledException("generation cancelled before it started"));
             return;
         }
+        toPrefill.add(m);
         try {
-            prefillThreads.execute(() -> prefill(m));
+            prefillThreads.execute(this::prefillWaiting);
         } catch (RejectedExecutionException e) {
+            toPrefill.remove(m);
             m.fail(new CancelledException("the decode loop is shutting down"));
             return;
         }
@@ -264,34 +265,79 @@ public final class DecodeLoop implements AutoCloseable {
         prefillingRows += m.rows;
     }
 
-    /** On a prefill thread: the request's own cohort, handed back to the loop thread. */
-    private void prefill(Member m) {
-        try (OrtSession.RunOptions run = Generator.runOptions(m.cancel);
-             Cancellation.Registration ignored = m.cancel.onCancel(() -> Generator.terminate(run))) {
-            m.own = generator.prefill(m.plan, m.cancel, run);
-        } catch (RuntimeException e) {
-            m.failure = e;
+    /** A group of requests prefilled together, handed back to the loop thread. */
+    private record Prefill(List<Member> group, Cohort cohort, RuntimeException failure) {
+    }
+
+    /**
+     * On a prefill thread: the requests waiting for a prefill (none if another thread took them) run their own
+     * preludes, then prefill together: one vision call and one decoder prefill for all of them, cheaper than one
+     * each. A request whose preludes fail fails alone; a failed shared call fails the group.
+     *
+     * <p>A request's cancellation does not terminate the shared calls, which would fail the others: its rows
+     * prefill with the rest and {@link #settle}, right after they join, fails it and drops them. The calls are
+     * terminated once every request of the group is cancelled, or when the loop shuts down.
+     */
+    private void prefillWaiting() {
+        List<Member> group = new ArrayList<>();
+        toPrefill.drainTo(group);
+        if (group.isEmpty()) {
+            return;
         }
-        prefilled.add(m);
+        List<Member> ready = new ArrayList<>();
+        for (Member m : group) {
+            try {
+                generator.preludes(m.plan, m.cancel);
+                ready.add(m);
+            } catch (RuntimeException e) {
+                m.failure = e;
+            }
+        }
+        Cohort cohort = null;
+        RuntimeException failure = null;
+        if (!ready.isEmpty()) {
+            Cancellation everyone = Cancellation.create();
+            AtomicInteger live = new AtomicInteger(ready.size());
+            List<Cancellation.Registration> following = new ArrayList<>();
+            following.add(shutdown.onCancel(everyone::cancel));
+            ready.forEach(m -> following.add(m.cancel.onCancel(() -> {
+                if (live.decrementAndGet() == 0) {
+                    everyone.cancel();
+                }
+            })));
+            prefills.incrementAndGet();
+            try (OrtSession.RunOptions run = Generator.runOptions(everyone);
+                 Cancellation.Registration ignored = everyone.onCancel(() -> Generator.terminate(run))) {
+                cohort = generator.prefill(RowPlan.join(ready.stream().map(m -> m.plan).toList()), everyone, run);
+            } catch (RuntimeException e) {
+                failure = e;
+            } finally {
+                following.forEach(Cancellation.Registration::close);
+            }
+        }
+        prefilled.add(new Prefill(group, cohort, failure));
         wake.release();
         if (closed) {
             failPrefilled();
         }
     }
 
-    /** Runs on the loop thread once {@code m}'s prefill has ended: its rows join the batch, or it fails. */
-    private void absorb(Member m) {
-        prefilling--;
-        prefillingRows -= m.rows;
-        if (m.failure != null) {
-            m.fail(m.failure);
-            return;
+    /** Runs on the loop thread once a group's prefill has ended: its rows join the batch, or its requests fail. */
+    private void absorb(Prefill p) {
+        for (Member m : p.group()) {
+            prefilling--;
+            prefillingRows -= m.rows;
+            if (m.failure != null) {
+                m.fail(m.failure);
+            } else if (p.failure() != null) {
+                m.fail(p.failure());
+            } else {
+                members.add(m);
+            }
         }
-        members.add(m);
-        if (!m.own.isEmpty()) {
-            batch.absorb(m.own);
+        if (p.cohort() != null && !p.cohort().isEmpty()) {
+            batch.absorb(p.cohort());
         }
-        m.own = null;
     }
 
     /** Completes the requests whose arms all finished, fails those cancelled or failed, and drops their rows. */
@@ -317,10 +363,19 @@ public final class DecodeLoop implements AutoCloseable {
         }
     }
 
+    /** Prefills run so far (each for a group) and requests waiting for one: tests see how newcomers were grouped. */
+    int prefills() {
+        return prefills.get();
+    }
+
+    int waitingForPrefill() {
+        return toPrefill.size();
+    }
+
     /** After the loop stopped, fails the requests whose prefill ended; whichever thread sees one first does. */
     private void failPrefilled() {
-        for (Member m; (m = prefilled.poll()) != null; ) {
-            m.fail(new CancelledException("the decode loop is shutting down"));
+        for (Prefill p; (p = prefilled.poll()) != null; ) {
+            p.group().forEach(m -> m.fail(new CancelledException("the decode loop is shutting down")));
         }
     }
 

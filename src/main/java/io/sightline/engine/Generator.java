@@ -94,6 +94,7 @@ public final class Generator {
         cancel.throwIfCancelled();
         RowPlan plan = RowPlan.admit(requests, arms, tokenizer, model.bundle(), 0, listener);
         List<Arm> all = plan.arms;      // plan.arms shrinks as arms finish
+        preludes(plan, cancel);
         try (OrtSession.RunOptions run = runOptions(cancel);
              Cancellation.Registration ignored = cancel.onCancel(() -> terminate(run))) {
             Cohort cohort = prefill(plan, cancel, run);
@@ -104,14 +105,11 @@ public final class Generator {
                 throwFailure(all);
             }
         }
-        List<List<Arm>> byRequest = new ArrayList<>();
+        Map<Integer, List<Arm>> byRequest = new LinkedHashMap<>();
         for (Arm a : all) {
-            if (a.request == byRequest.size()) {
-                byRequest.add(new ArrayList<>());
-            }
-            byRequest.get(a.request).add(a);
+            byRequest.computeIfAbsent(a.request, q -> new ArrayList<>()).add(a);
         }
-        return byRequest.stream().map(this::results).toList();
+        return byRequest.values().stream().map(this::results).toList();
     }
 
     /** One request's rows, arms numbered from {@code firstArm} so that they can join a running batch. */
@@ -120,16 +118,22 @@ public final class Generator {
     }
 
     /**
-     * Preludes, the vision calls, the probe call if any arm has PROBE rows, and the prefill, which chooses every
-     * arm's first token; returns the rows left to decode, in an arena of their own. {@code run} is terminated
-     * by the caller's cancellation; {@code cancel} tells a terminated call from a failed one.
+     * Every arm's prelude, before {@link #prefill}: after admission, so that every arm's parameters are checked
+     * before any model call; a prelude's probe generations are their own run (own rows, cache and arena), finished
+     * before the plan's prefill starts.
      */
-    Cohort prefill(RowPlan plan, Cancellation cancel, OrtSession.RunOptions run) {
-        // after admission, so that every arm's parameters are checked before any model call; a prelude's probe
-        // generations are their own run (own rows, cache and arena), finished before this request's batch starts
+    void preludes(RowPlan plan, Cancellation cancel) {
         for (Arm a : plan.arms) {
             a.refine(a.bound.prelude(prelude(a.image, a.prompt, cancel)));
         }
+    }
+
+    /**
+     * The vision calls, the probe call if any arm has PROBE rows, and the prefill, which chooses every arm's first
+     * token; returns the rows left to decode, in an arena of their own. {@code run} is terminated by the caller's
+     * cancellation; {@code cancel} tells a terminated call from a failed one.
+     */
+    Cohort prefill(RowPlan plan, Cancellation cancel, OrtSession.RunOptions run) {
         RequestArena arena = new RequestArena();
         boolean encoded = false;
         try {

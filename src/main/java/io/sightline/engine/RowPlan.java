@@ -57,7 +57,7 @@ final class RowPlan {
     static final class Arm implements ArmView {
         final int index;         // unique among the arms of every plan this one may be joined with
         final int number;        // index within its admission: what the listener and the results call it
-        final int request;
+        final int request;       // index of its request's first arm: tells requests apart in joined plans
         final String prompt;
         ImageInput image;        // the request's, or what the arm's prelude made of it
         boolean refined;         // the prelude replaced the request's image
@@ -224,10 +224,11 @@ final class RowPlan {
                         + model.imageSize() + " before the engine, was " + req.image().height() + "x" + req.image().width());
             }
             long seed = req.decoding().seed() != null ? req.decoding().seed() : ThreadLocalRandom.current().nextLong();
+            int request = firstArm + arms.size();
             for (int i = 0; i < req.arms().size(); i++) {
                 BoundArm bound = registry.bind(req.arms().get(i), at + "arms[" + i + "].params");
                 Sampler sampler = Sampler.of(req.decoding(), req.decoding().armSeeds().of(seed, i));
-                Arm arm = new Arm(firstArm + arms.size(), arms.size(), q, req.prompt(), req.image(), bound, model,
+                Arm arm = new Arm(firstArm + arms.size(), arms.size(), request, req.prompt(), req.image(), bound, model,
                         req.decoding(), sampler, listener, t0, tokenizer);
                 boolean image = req.image() != null;
                 arm.rows.add(new Row(arm.base(), arm, ids(tokenizer, bound.prompt(RowRef.BASE, req.prompt()), image),
@@ -246,6 +247,16 @@ final class RowPlan {
         }
         arms.forEach(a -> a.steerer = a.bound.open(a));
         return new RowPlan(List.copyOf(arms), n);
+    }
+
+    /**
+     * The rows of plans admitted apart (arms numbered apart, none prefilled yet) in one plan, left-padded to the
+     * longest, so that they prefill in the same calls.
+     */
+    static RowPlan join(List<RowPlan> plans) {
+        List<Arm> arms = new ArrayList<>();
+        plans.forEach(p -> arms.addAll(p.arms));
+        return new RowPlan(List.copyOf(arms), plans.get(0).imageTokens);
     }
 
     /** No rows: the start of a batch that plans join after their prefills. */

@@ -33,6 +33,11 @@ class DecodeLoopTest {
                 List.of(arms));
     }
 
+    private static GenerationRequest onImage(String sample, String prompt, ArmSpec... arms) {
+        return new GenerationRequest(TestModel.image("samples/" + sample + ".png"), prompt,
+                DecodingOptions.greedy(TOKENS), List.of(arms));
+    }
+
     private static List<ArmResult> alone(GenerationRequest r) {
         return TestModel.generator().generate(r, Cancellation.create());
     }
@@ -245,6 +250,40 @@ class DecodeLoopTest {
             }
             assertSame(get(loop.reserve().submit(two, Cancellation.create(), TokenListener.NONE)).get(1),
                     alone(two).get(1));
+        }
+    }
+
+    @Test
+    void newcomersWaitingForThePrefillThreadPrefillTogetherAndDecodeAsIfAlone() throws Exception {
+        // three requests on different images with prompts of different lengths, one with m3id's text-only branch,
+        // queue while the prefill thread is held inside the first request's prefill; they then prefill in one group
+        // of calls, each request with its own vision row
+        List<GenerationRequest> newcomers = List.of(onImage("scene-a", LONG, ArmSpec.none()),
+                onImage("scene-c", SHORT, ArmSpec.none(), new ArmSpec("m3id", Map.of())),
+                onImage("scene-b", CAPTION, ArmSpec.none()));
+        try (DecodeLoop loop = new DecodeLoop(TestModel.generator(), 16, 8, 1)) {
+            List<CompletableFuture<List<ArmResult>>> later = new ArrayList<>();
+            CompletableFuture<List<ArmResult>> first = loop.reserve().submit(request(CAPTION, ArmSpec.none()),
+                    Cancellation.create(), (arm, token, logprob, nanos) -> {
+                        if (later.isEmpty()) {
+                            newcomers.forEach(r -> later.add(loop.reserve().submit(r, Cancellation.create(),
+                                    TokenListener.NONE)));
+                            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                            while (loop.waitingForPrefill() < newcomers.size() && System.nanoTime() < until) {
+                                Thread.onSpinWait();
+                            }
+                        }
+                    });
+            get(first);
+            for (int i = 0; i < newcomers.size(); i++) {
+                List<ArmResult> joint = get(later.get(i));
+                List<ArmResult> alone = alone(newcomers.get(i));
+                for (int a = 0; a < alone.size(); a++) {
+                    assertSame(joint.get(a), alone.get(a));
+                }
+            }
+            assertThat(loop.prefills()).as("one prefill for the first request, one for the three that waited")
+                    .isEqualTo(2);
         }
     }
 }
