@@ -268,7 +268,7 @@ public final class ChatCompletions {
             }
         }
 
-        /** Runs on the decode thread; the response is built after the generation completed. */
+        /** Runs on the engine's threads (DecodeLoop.Ticket#submit); the response is built after the generation ends. */
         TokenListener listener() {
             return new TopLogprobs(call.choices(), call.topLogprobs(), (arm, token, logprob, ranked) -> top.get(arm).add(ranked));
         }
@@ -289,7 +289,7 @@ public final class ChatCompletions {
         return new Reply(call, created);
     }
 
-    /** One streamed call's chunks: {@link #listener} on the decode thread as tokens come, {@link #finish} after it. */
+    /** One streamed call's chunks: {@link #listener} on the engine's threads as tokens come, {@link #finish} after it. */
     final class Stream {
 
         private final Call call;
@@ -309,7 +309,7 @@ public final class ChatCompletions {
             this.opened = new boolean[n];
         }
 
-        /** Hands {@code out} a chunk per chosen token, unless its text is held back; runs on the decode thread. */
+        /** Hands {@code out} a chunk per chosen token, unless its text is held back; runs on the engine's threads. */
         TokenListener listener(Consumer<Chunk> out) {
             return new TopLogprobs(choices.size(), call.topLogprobs(), (arm, token, logprob, top) -> {
                 ChoiceDecoder.Release r = choices.get(arm).accept(token, logprob, top);

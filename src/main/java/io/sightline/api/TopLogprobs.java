@@ -10,7 +10,7 @@ import java.util.List;
  * Hands on each chosen token together with the {@code k} most probable tokens of the logits it was drawn from: the
  * arm's final logits ({@link TokenListener#onLogits}, after its intervention combined them), ranked by
  * {@link Sampler#top}, which computes their logprobs exactly as the engine computes the chosen token's. So the chosen
- * token's entry, when it is among them, has its logprob. Runs on the decode thread.
+ * token's entry, when it is among them, has its logprob. Runs on the engine's threads, one call at a time.
  */
 final class TopLogprobs implements TokenListener {
 

@@ -111,7 +111,7 @@ public final class DecodeLoop implements AutoCloseable {
         /**
          * Queues the request to join the batch. The future completes with the arms' results, in arm order, or
          * fails with a {@link SightlineException} ({@link CancelledException} after {@code cancel}). {@code listener}
-         * is called on the loop thread.
+         * is called on the prefill thread for each arm's first token, then on the loop thread, one call at a time.
          */
         public CompletableFuture<List<ArmResult>> submit(GenerationRequest request, Cancellation cancel,
                                                          TokenListener listener) {
