@@ -4,7 +4,6 @@ import io.sightline.eval.BenchmarkCatalog;
 import io.sightline.eval.BenchmarkKind;
 import io.sightline.scoring.Bootstrap;
 import io.sightline.eval.EvaluationReport;
-import io.sightline.scoring.Synonyms;
 import io.sightline.store.EvaluationResultRecord;
 import io.sightline.store.EvaluationStore;
 import io.sightline.store.StoredEvaluation;
@@ -143,9 +142,8 @@ public final class EvaluationService {
                     r.tokens(), r.latencyMs(), r.tokensPerSecond(),
                     scores.has("visual_attention_ratio") ? scores.get("visual_attention_ratio").asDouble() : null));
         }));
-        Synonyms synonyms = e.synonymsJson() == null ? null
-                : new Synonyms(BenchmarkCatalog.synonymWords(e.synonymsJson()));
-        return EvaluationReport.of(kind, synonyms, items, interventions, answers, Bootstrap.standard());
+        return EvaluationReport.of(kind, BenchmarkCatalog.storedSynonyms(e.synonymsJson()), items, interventions,
+                answers, Bootstrap.standard());
     }
 
     private static String csvRow(Object... cells) {

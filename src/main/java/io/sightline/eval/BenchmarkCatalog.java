@@ -1,6 +1,7 @@
 package io.sightline.eval;
 
 import io.sightline.scoring.BenchmarkSet;
+import io.sightline.scoring.Synonyms;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -90,6 +91,11 @@ public final class BenchmarkCatalog {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The synonyms an evaluation stored with its set (chair sets only), or null when it stored none. */
+    public static Synonyms storedSynonyms(String json) {
+        return json == null ? null : new Synonyms(synonymWords(json));
     }
 
     /** synonyms.json's content: object -> the words naming it, in the file's order. */

@@ -249,8 +249,7 @@ public final class EvaluationWorker implements SmartLifecycle {
         for (JsonNode arm : request.get("arms")) {
             arms.add(new ArmSpec(arm.get("intervention").asString(), json.convertValue(arm.get("params"), Map.class)));
         }
-        Synonyms synonyms = evaluation.synonymsJson() == null ? null
-                : new Synonyms(BenchmarkCatalog.synonymWords(evaluation.synonymsJson()));
+        Synonyms synonyms = BenchmarkCatalog.storedSynonyms(evaluation.synonymsJson());
         Map<String, byte[]> bytes = images.bytes(claimed.stream().map(ClaimedItem::imageSha256).distinct().toList())
                 .block();
         Map<String, ImageInput> pixels = new HashMap<>();
