@@ -2,6 +2,7 @@ package io.sightline.api;
 
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.info.Info;
+import io.swagger.v3.oas.models.responses.ApiResponse;
 import io.swagger.v3.oas.models.security.SecurityRequirement;
 import io.swagger.v3.oas.models.security.SecurityScheme;
 import org.springdoc.core.customizers.OpenApiCustomizer;
@@ -10,7 +11,9 @@ import org.springframework.stereotype.Component;
 /**
  * The document's title and how {@link ApiKeyFilter} lets callers in: every {@code /v1} operation takes
  * {@code Authorization: Bearer <key>} (a team key; the admin key on {@code /v1/admin}), required when
- * {@code sightline.auth.enabled} is on and ignored when it is off. Client generators read this to send the header.
+ * {@code sightline.auth.enabled} is on and ignored when it is off (the admin paths always need the admin key). Client
+ * generators read this to send the header; every such operation documents the 401 and 403 {@link ApiKeyFilter}
+ * answers with.
  */
 @Component
 class AccessDocumentation implements OpenApiCustomizer {
@@ -28,8 +31,16 @@ class AccessDocumentation implements OpenApiCustomizer {
                 .addSecuritySchemes(ADMIN_KEY, bearer("the admin key (sightline.auth.admin-key)"));
         api.getPaths().forEach((path, item) -> {
             if (path.startsWith("/v1/")) {
-                String scheme = path.startsWith(ApiKeyFilter.ADMIN) ? ADMIN_KEY : TEAM_KEY;
-                item.readOperations().forEach(op -> op.addSecurityItem(new SecurityRequirement().addList(scheme)));
+                boolean admin = path.startsWith(ApiKeyFilter.ADMIN);
+                String scheme = admin ? ADMIN_KEY : TEAM_KEY;
+                item.readOperations().forEach(op -> op.addSecurityItem(new SecurityRequirement().addList(scheme))
+                        .getResponses()
+                        .addApiResponse("401", ProblemDocumentation.asProblem(new ApiResponse().description(admin
+                                ? "unauthorized: no admin key, or an unknown one"
+                                : "unauthorized (API keys on): no key, or an unknown or revoked one")))
+                        .addApiResponse("403", ProblemDocumentation.asProblem(new ApiResponse().description(admin
+                                ? "forbidden: a team key, or no admin key is configured"
+                                : "forbidden (API keys on): the admin key, which opens only /v1/admin"))));
             }
         });
     }

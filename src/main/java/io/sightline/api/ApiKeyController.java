@@ -74,8 +74,6 @@ public class ApiKeyController {
                     schema = @Schema(implementation = KeyView.class)))
     @ApiResponse(responseCode = "400", description = "invalid-request: team missing or not a valid team name, name too"
             + " long, malformed JSON")
-    @ApiResponse(responseCode = "401", description = "unauthorized: no, an unknown or a revoked key")
-    @ApiResponse(responseCode = "403", description = "forbidden: not the admin key")
     public Mono<ResponseEntity<KeyView>> create(ServerHttpRequest request) {
         return GenerationRequestParser.bytes(request.getBody(), MAX_BODY_BYTES)
                 .map(body -> checked(parser.read(body, NewKey.class)))
@@ -88,6 +86,7 @@ public class ApiKeyController {
     }
 
     /** A {@code team} that no team can be named is a mistake, not a filter that matches nothing: 400. */
+    @Operation(operationId = "listApiKeys", summary = "API keys, without their secrets (admin key only)")
     @GetMapping
     public Mono<List<KeyView>> list(@RequestParam(required = false) String team) {
         if (team != null && !TEAM.matcher(team).matches()) {
@@ -96,6 +95,9 @@ public class ApiKeyController {
         return keys.list(team).map(k -> KeyView.of(k, null)).collectList();
     }
 
+    @Operation(operationId = "revokeApiKey", summary = "Revoke an API key (admin key only)")
+    @ApiResponse(responseCode = "200", description = "the revoked key")
+    @ApiResponse(responseCode = "404", description = "not-found: no API key with this id")
     @DeleteMapping("/{id}")
     public Mono<KeyView> revoke(@PathVariable String id) {
         UUID uuid;

@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import io.sightline.eval.BenchmarkCatalog;
+import io.swagger.v3.oas.annotations.Operation;
 import java.util.List;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -23,6 +24,7 @@ public class BenchmarkController {
         this.catalog = catalog;
     }
 
+    @Operation(operationId = "listBenchmarks", summary = "The shipped benchmark sets")
     @GetMapping(path = "/v1/benchmarks", produces = MediaType.APPLICATION_JSON_VALUE)
     public List<BenchmarkView> list() {
         return catalog.names().stream().map(catalog::find)

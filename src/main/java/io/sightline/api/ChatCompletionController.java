@@ -53,6 +53,7 @@ public class ChatCompletionController {
         this.json = json;
     }
 
+    @Operation(operationId = "listModels", summary = "The loaded model, as OpenAI's model list")
     @GetMapping(path = MODELS, produces = MediaType.APPLICATION_JSON_VALUE)
     public ChatCompletionResponse.ModelList models() {
         return new ChatCompletionResponse.ModelList(List.of(new ChatCompletionResponse.Model(chat.model(), loadedAt)));

@@ -115,17 +115,27 @@ public class EvaluationController {
         return ResponseEntity.accepted().location(URI.create("/v1/evaluations/" + view.id())).body(view);
     }
 
+    @Operation(operationId = "listEvaluations", summary = "The team's evaluations, newest first")
+    @ApiResponse(responseCode = "200", description = "one page")
+    @ApiResponse(responseCode = "400", description = "invalid-request: page or size out of range")
     @GetMapping
     public Mono<EvaluationPageView> list(@RequestParam(defaultValue = "0") int page,
                                          @RequestParam(defaultValue = "20") int size) {
         return Paging.check(page, size).then(service.list(page, size));
     }
 
+    @Operation(operationId = "getEvaluation", summary = "An evaluation's status, progress and report")
+    @ApiResponse(responseCode = "200", description = "the evaluation")
+    @ApiResponse(responseCode = "404", description = "not-found: no evaluation with this id visible to the caller's team")
     @GetMapping("/{id}")
     public Mono<EvaluationView> get(@PathVariable String id) {
         return Paging.id(id, "evaluation").flatMap(service::find);
     }
 
+    @Operation(operationId = "listEvaluationItems", summary = "An evaluation's items with each arm's answer")
+    @ApiResponse(responseCode = "200", description = "one page")
+    @ApiResponse(responseCode = "400", description = "invalid-request: page or size out of range")
+    @ApiResponse(responseCode = "404", description = "not-found: no evaluation with this id visible to the caller's team")
     @GetMapping("/{id}/items")
     public Mono<EvaluationItemView.Page> items(@PathVariable String id, @RequestParam(defaultValue = "0") int page,
                                                @RequestParam(defaultValue = "20") int size) {
@@ -133,6 +143,9 @@ public class EvaluationController {
     }
 
     /** The same rows as {@code /items}, all at once, one line per item and arm. */
+    @Operation(operationId = "getEvaluationItemsCsv", summary = "An evaluation's items as CSV, one line per item and arm")
+    @ApiResponse(responseCode = "200", description = "the CSV")
+    @ApiResponse(responseCode = "404", description = "not-found: no evaluation with this id visible to the caller's team")
     @GetMapping(path = "/{id}/items.csv", produces = "text/csv")
     public Mono<ResponseEntity<String>> csv(@PathVariable String id) {
         return Paging.id(id, "evaluation").flatMap(service::csv).map(csv -> ResponseEntity.ok()
@@ -141,11 +154,17 @@ public class EvaluationController {
                 .body(csv));
     }
 
+    @Operation(operationId = "deleteEvaluation", summary = "Cancel an evaluation (as POST .../cancel)")
+    @ApiResponse(responseCode = "200", description = "the evaluation, cancelled unless it had ended")
+    @ApiResponse(responseCode = "404", description = "not-found: no evaluation with this id visible to the caller's team")
     @DeleteMapping("/{id}")
     public Mono<EvaluationView> delete(@PathVariable String id) {
         return Paging.id(id, "evaluation").flatMap(service::cancel);
     }
 
+    @Operation(operationId = "cancelEvaluation", summary = "Cancel an evaluation: its waiting items are not run")
+    @ApiResponse(responseCode = "200", description = "the evaluation, cancelled unless it had ended")
+    @ApiResponse(responseCode = "404", description = "not-found: no evaluation with this id visible to the caller's team")
     @PostMapping("/{id}/cancel")
     public Mono<EvaluationView> cancel(@PathVariable String id) {
         return Paging.id(id, "evaluation").flatMap(service::cancel);

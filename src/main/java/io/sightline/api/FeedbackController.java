@@ -56,6 +56,9 @@ public class FeedbackController {
                 .map(f -> ResponseEntity.created(URI.create("/v1/generations/" + id + "/feedback")).body(f));
     }
 
+    @Operation(operationId = "listFeedback", summary = "The feedback given on a generation")
+    @ApiResponse(responseCode = "200", description = "every feedback, oldest first")
+    @ApiResponse(responseCode = "404", description = "not-found: no generation with this id visible to the caller's team")
     @GetMapping(path = "/v1/generations/{id}/feedback", produces = MediaType.APPLICATION_JSON_VALUE)
     public Mono<List<FeedbackView>> list(@PathVariable String id) {
         return Paging.id(id, "generation").flatMap(service::list);
@@ -66,6 +69,9 @@ public class FeedbackController {
      * @param to           ISO-8601 instant, exclusive
      * @param intervention only generations with an arm of this method
      */
+    @Operation(operationId = "getExperimentSummary", summary = "A/B summary of the team's feedback per intervention")
+    @ApiResponse(responseCode = "200", description = "the summary")
+    @ApiResponse(responseCode = "400", description = "invalid-request: from or to not an ISO-8601 instant")
     @GetMapping(path = "/v1/experiments/summary", produces = MediaType.APPLICATION_JSON_VALUE)
     public Mono<ExperimentSummaryView> summary(
             @RequestParam(required = false) @DateTimeFormat(iso = DateTimeFormat.ISO.DATE_TIME) Instant from,

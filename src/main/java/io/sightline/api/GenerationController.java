@@ -98,6 +98,9 @@ public class GenerationController {
                 () -> service.create(p.body(), p.image()).map(GenerationController::created));
     }
 
+    @Operation(operationId = "listGenerations", summary = "The team's generations, newest first")
+    @ApiResponse(responseCode = "200", description = "one page")
+    @ApiResponse(responseCode = "400", description = "invalid-request: page or size out of range")
     @GetMapping
     public Mono<GenerationPageView> list(@RequestParam(defaultValue = "0") int page,
                                          @RequestParam(defaultValue = "20") int size,
@@ -106,6 +109,9 @@ public class GenerationController {
                 .then(service.list(page, size, intervention == null || intervention.isBlank() ? null : intervention));
     }
 
+    @Operation(operationId = "getGeneration", summary = "One generation with its outputs and scores")
+    @ApiResponse(responseCode = "200", description = "the stored generation")
+    @ApiResponse(responseCode = "404", description = "not-found: no generation with this id visible to the caller's team")
     @GetMapping("/{id}")
     public Mono<GenerationView> get(@PathVariable String id) {
         return Paging.id(id, "generation").flatMap(service::find);

@@ -1,6 +1,8 @@
 package io.sightline.api;
 
 import io.sightline.store.ImageStore;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.time.Duration;
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
@@ -23,6 +25,9 @@ public class ImageController {
         this.images = images;
     }
 
+    @Operation(operationId = "getImage", summary = "An image's bytes, by SHA-256 (one of the team's generations or evaluation items)")
+    @ApiResponse(responseCode = "200", description = "the stored bytes, in their media type")
+    @ApiResponse(responseCode = "404", description = "not-found: no image with this SHA-256 visible to the caller's team")
     @GetMapping("/v1/images/{sha256}")
     public Mono<ResponseEntity<byte[]>> get(@PathVariable String sha256) {
         return images.find(sha256)

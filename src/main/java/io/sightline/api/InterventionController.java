@@ -5,6 +5,7 @@ import io.sightline.intervention.Intervention;
 import io.sightline.intervention.InterventionRegistry;
 import io.sightline.intervention.Params;
 import io.sightline.intervention.Range;
+import io.swagger.v3.oas.annotations.Operation;
 import java.util.List;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -35,6 +36,7 @@ public class InterventionController {
         this.views = registry.known().stream().map(n -> view(registry.get(n))).toList();
     }
 
+    @Operation(operationId = "listInterventions", summary = "The interventions, their parameters and defaults")
     @GetMapping
     public List<InterventionView> list() {
         return views;

@@ -35,8 +35,9 @@ class ProblemDocumentation implements OpenApiCustomizer {
                 .forEach(ProblemDocumentation::asProblem);
     }
 
-    private static void asProblem(ApiResponse response) {
-        response.setContent(new Content().addMediaType(MediaType.APPLICATION_PROBLEM_JSON_VALUE,
+    /** {@code response} answering with a ProblemDetail; whichever customizer runs first, refusals get the schema. */
+    static ApiResponse asProblem(ApiResponse response) {
+        return response.content(new Content().addMediaType(MediaType.APPLICATION_PROBLEM_JSON_VALUE,
                 new io.swagger.v3.oas.models.media.MediaType().schema(new Schema<>().$ref(SCHEMA))));
     }
 

@@ -85,10 +85,45 @@ class ApiDocsTest {
             for (Map.Entry<String, JsonNode> op : path.getValue().properties()) {
                 assertThat(op.getValue().get("security").get(0).has(expected)).as(op.getKey() + " " + path.getKey())
                         .isTrue();
+                for (String status : List.of("401", "403")) {
+                    assertThat(problemSchema(op.getValue(), status)).as(op.getKey() + " " + path.getKey() + " " + status)
+                            .isEqualTo("#/components/schemas/" + ProblemDocumentation.SCHEMA);
+                }
                 operations++;
             }
         }
         assertThat(operations).isGreaterThan(20);
+    }
+
+    @Test
+    void everyOperationHasAnIdOfItsOwnAndEveryOneOnAnIdDocumentsNotFound() {
+        // client generators name their methods after operationId: springdoc's fallbacks (list_3, get_1) are not names
+        Set<String> ids = new HashSet<>();
+        int operations = 0;
+        for (Map.Entry<String, JsonNode> path : doc.get("paths").properties()) {
+            if (!path.getKey().startsWith("/v1/")) {
+                continue;
+            }
+            for (Map.Entry<String, JsonNode> op : path.getValue().properties()) {
+                String where = op.getKey() + " " + path.getKey();
+                String id = op.getValue().get("operationId").asString();
+                assertThat(id).as(where).matches("[a-z][A-Za-z]+");
+                assertThat(ids.add(id)).as(where + ": " + id + " twice").isTrue();
+                if (path.getKey().contains("/{")) {
+                    assertThat(problemSchema(op.getValue(), "404")).as(where)
+                            .isEqualTo("#/components/schemas/" + ProblemDocumentation.SCHEMA);
+                }
+                operations++;
+            }
+        }
+        assertThat(operations).isGreaterThan(20);
+    }
+
+    /** The schema $ref of an operation's {@code status} response as application/problem+json, or null. */
+    private static String problemSchema(JsonNode operation, String status) {
+        JsonNode ref = operation.path("responses").path(status).path("content").path("application/problem+json")
+                .path("schema").path("$ref");
+        return ref.isMissingNode() ? null : ref.asString();
     }
 
     @Test
