@@ -1,6 +1,7 @@
 package io.sightline.api;
 
 import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.Operation;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.responses.ApiResponse;
 import io.swagger.v3.oas.models.security.SecurityRequirement;
@@ -31,18 +32,25 @@ class AccessDocumentation implements OpenApiCustomizer {
                 .addSecuritySchemes(ADMIN_KEY, bearer("the admin key (sightline.auth.admin-key)"));
         api.getPaths().forEach((path, item) -> {
             if (path.startsWith("/v1/")) {
-                boolean admin = path.startsWith(ApiKeyFilter.ADMIN);
-                String scheme = admin ? ADMIN_KEY : TEAM_KEY;
-                item.readOperations().forEach(op -> op.addSecurityItem(new SecurityRequirement().addList(scheme))
-                        .getResponses()
-                        .addApiResponse("401", ProblemDocumentation.asProblem(new ApiResponse().description(admin
-                                ? "unauthorized: no admin key, or an unknown one"
-                                : "unauthorized (API keys on): no key, or an unknown or revoked one")))
-                        .addApiResponse("403", ProblemDocumentation.asProblem(new ApiResponse().description(admin
-                                ? "forbidden: a team key, or no admin key is configured"
-                                : "forbidden (API keys on): the admin key, which opens only /v1/admin"))));
+                Door door = path.startsWith(ApiKeyFilter.ADMIN) ? Door.ADMIN : Door.TEAM;
+                item.readOperations().forEach(door::document);
             }
         });
+    }
+
+    /** What a door of {@link ApiKeyFilter} asks for, and why it refuses with 401 and 403. */
+    private record Door(String scheme, String unauthorized, String forbidden) {
+
+        static final Door TEAM = new Door(TEAM_KEY, "unauthorized (API keys on): no key, or an unknown or revoked one",
+                "forbidden (API keys on): the admin key, which opens only /v1/admin");
+        static final Door ADMIN = new Door(ADMIN_KEY, "unauthorized: no admin key, or an unknown one",
+                "forbidden: a team key, or no admin key is configured");
+
+        void document(Operation op) {
+            op.addSecurityItem(new SecurityRequirement().addList(scheme)).getResponses()
+                    .addApiResponse("401", ProblemDocumentation.asProblem(new ApiResponse().description(unauthorized)))
+                    .addApiResponse("403", ProblemDocumentation.asProblem(new ApiResponse().description(forbidden)));
+        }
     }
 
     private static SecurityScheme bearer(String description) {

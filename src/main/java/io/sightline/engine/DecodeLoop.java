@@ -13,8 +13,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,8 +24,7 @@ import org.slf4j.LoggerFactory;
  * newcomers waiting for one (its own preludes, then one vision call, probe call and prefill for all of them, while
  * the batch goes on decoding), and their rows and KV cache are appended to the running batch at the next step
  * boundary ({@link Cohort#absorb}); rows leave as their arms finish, and a request's future completes when all its
- * arms have. Each row keeps its own interventions and branches, so a request decodes
- * as it would alone.
+ * arms have. Each row keeps its own interventions and branches, so a request decodes as it would alone.
  *
  * <p>Prefilling apart is what lets the batch scale: a newcomer's prefill (vision and all its prompt positions)
  * costs as much as several decode steps of the whole batch, and on the loop thread every running row would wait
@@ -296,15 +295,8 @@ public final class DecodeLoop implements AutoCloseable {
         Cohort cohort = null;
         RuntimeException failure = null;
         if (!ready.isEmpty()) {
-            Cancellation everyone = Cancellation.create();
-            AtomicInteger live = new AtomicInteger(ready.size());
             List<Cancellation.Registration> following = new ArrayList<>();
-            following.add(shutdown.onCancel(everyone::cancel));
-            ready.forEach(m -> following.add(m.cancel.onCancel(() -> {
-                if (live.decrementAndGet() == 0) {
-                    everyone.cancel();
-                }
-            })));
+            Cancellation everyone = allCancelled(ready, following);
             prefills.incrementAndGet();
             try (OrtSession.RunOptions run = Generator.runOptions(everyone);
                  Cancellation.Registration ignored = everyone.onCancel(() -> Generator.terminate(run))) {
@@ -320,6 +312,22 @@ public final class DecodeLoop implements AutoCloseable {
         if (closed) {
             failPrefilled();
         }
+    }
+
+    /**
+     * A cancellation that follows {@code group}'s: cancelled once every one of them is, or on shutdown. The
+     * registrations go to {@code following}, for the caller to close.
+     */
+    private Cancellation allCancelled(List<Member> group, List<Cancellation.Registration> following) {
+        Cancellation all = Cancellation.create();
+        AtomicInteger live = new AtomicInteger(group.size());
+        following.add(shutdown.onCancel(all::cancel));
+        group.forEach(m -> following.add(m.cancel.onCancel(() -> {
+            if (live.decrementAndGet() == 0) {
+                all.cancel();
+            }
+        })));
+        return all;
     }
 
     /** Runs on the loop thread once a group's prefill has ended: its rows join the batch, or its requests fail. */

@@ -9,6 +9,7 @@ import io.sightline.engine.Generator;
 import io.sightline.engine.ModelBundle;
 import io.sightline.engine.TokenListener;
 import io.sightline.engine.Tokenizer;
+import io.sightline.engine.sampling.LogSoftmax;
 import io.sightline.intervention.ArmSpec;
 import io.sightline.vision.ImagePreprocessor;
 import java.nio.charset.StandardCharsets;
@@ -420,18 +421,10 @@ class ChatCompletionApiTest {
 
     /** Every token of logits [V] as {id, log softmax}, most probable first, ties to the lower id. */
     private static List<double[]> ranked(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
-        }
-        double logZ = max + Math.log(sum);
+        double[] logprobs = LogSoftmax.of(logits).all(logits);
         List<double[]> out = new ArrayList<>();
         for (int v = 0; v < logits.length; v++) {
-            out.add(new double[] {v, logits[v] - logZ});
+            out.add(new double[] {v, logprobs[v]});
         }
         out.sort((a, b) -> a[1] != b[1] ? Double.compare(b[1], a[1]) : Double.compare(a[0], b[0]));
         return out;

@@ -1,5 +1,6 @@
 package io.sightline.api;
 
+import static io.sightline.api.EvaluationCalls.TWO_ARMS;
 import static io.sightline.api.EvaluationCalls.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -44,8 +45,6 @@ import tools.jackson.databind.json.JsonMapper;
 class EvaluationApiTest {
 
     private static final String POPE = "shapes-v1/pope-adversarial";
-    private static final List<Map<String, Object>> TWO_ARMS = List.of(Map.of("intervention", "none"),
-            Map.of("intervention", "vcd"));
 
     @Autowired
     WebTestClient http;

@@ -3,6 +3,7 @@ package io.sightline.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.springframework.http.HttpStatus;
@@ -18,6 +19,10 @@ import tools.jackson.databind.json.JsonMapper;
 final class EvaluationCalls {
 
     private static final Duration PATIENCE = Duration.ofSeconds(120);
+
+    /** The arms most evaluation tests compare: no intervention against VCD. */
+    static final List<Map<String, Object>> TWO_ARMS = List.of(Map.of("intervention", "none"),
+            Map.of("intervention", "vcd"));
 
     private final WebTestClient http;
     private final JsonMapper json;

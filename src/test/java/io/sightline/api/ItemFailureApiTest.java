@@ -1,5 +1,6 @@
 package io.sightline.api;
 
+import static io.sightline.api.EvaluationCalls.TWO_ARMS;
 import static io.sightline.api.EvaluationCalls.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,8 +39,6 @@ import tools.jackson.databind.json.JsonMapper;
 @AutoConfigureWebTestClient(timeout = "PT120S")
 class ItemFailureApiTest {
 
-    private static final List<Map<String, Object>> TWO_ARMS = List.of(Map.of("intervention", "none"),
-            Map.of("intervention", "vcd"));
     private static final int MAX_ATTEMPTS = 3;
 
     @Autowired

@@ -64,21 +64,19 @@ public final class LoadCommand {
     }
 
     /**
-     * @param cpuTicks    the machine's busy CPU time over the level, in {@code /proc/stat} ticks; -1 if unknown
-     * @param threadTicks CPU time over the level by thread group ({@link ThreadCpu}), in the same ticks
+     * @param cpuTicks    the machine's busy CPU time over the level ({@link CpuTime} ticks); -1 if unknown
+     * @param threadTicks CPU time over the level by thread group, in the same ticks
      */
     private record Level(int clients, List<Sample> samples, long wallNanos, long cpuTicks,
                          Map<String, Long> threadTicks) {
 
-        /** Linux's USER_HZ: /proc/stat counts in hundredths of a second on every kernel that ships today. */
-        private static final double TICKS_PER_SECOND = 100;
-
         double coresBusy() {
-            return cpuTicks < 0 ? Double.NaN : cpuTicks / TICKS_PER_SECOND / (wallNanos / 1e9);
+            return cpuTicks < 0 ? Double.NaN : CpuTime.millis(cpuTicks) / (wallNanos / 1e6);
         }
 
-        double cpuMsPerRequest() {
-            return cpuTicks < 0 ? Double.NaN : cpuTicks / TICKS_PER_SECOND * 1e3 / accepted().size();
+        /** {@code ticks} of CPU time over the level, in ms per accepted request; NaN if unknown. */
+        double msPerRequest(long ticks) {
+            return ticks < 0 ? Double.NaN : CpuTime.millis(ticks) / accepted().size();
         }
 
         List<Sample> accepted() {
@@ -161,7 +159,7 @@ public final class LoadCommand {
                         l.clients(), l.samples().size(), l.accepted().size(), l.count(429),
                         l.samples().size() - l.accepted().size() - l.count(429), l.requestsPerSecond(),
                         l.tokensPerSecond(), l.percentileMs(0.50), l.percentileMs(0.95), l.enginePercentileMs(0.50),
-                        l.coresBusy(), Runtime.getRuntime().availableProcessors(), l.cpuMsPerRequest(),
+                        l.coresBusy(), Runtime.getRuntime().availableProcessors(), l.msPerRequest(l.cpuTicks()),
                         l.requestsPerSecond() / measured.get(0).requestsPerSecond());
             }
             printThreads(measured);
@@ -186,8 +184,8 @@ public final class LoadCommand {
         AtomicInteger next = new AtomicInteger();
         List<Sample> samples = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(clients);
-        long cpu0 = busyTicks();
-        ThreadCpu.Snapshot threads0 = ThreadCpu.now();
+        long cpu0 = CpuTime.machineBusy();
+        CpuTime.Snapshot threads0 = CpuTime.byGroup();
         long t0 = System.nanoTime();
         List<Future<?>> done = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
@@ -202,8 +200,8 @@ public final class LoadCommand {
             f.get();
         }
         long wall = System.nanoTime() - t0;
-        long cpu1 = busyTicks();
-        Map<String, Long> threads = ThreadCpu.now().since(threads0);
+        long cpu1 = CpuTime.machineBusy();
+        Map<String, Long> threads = CpuTime.byGroup().since(threads0);
         pool.shutdown();
         return new Level(clients, List.copyOf(samples), wall, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0, threads);
     }
@@ -304,24 +302,9 @@ public final class LoadCommand {
         for (String g : groups) {
             StringBuilder row = new StringBuilder("| " + g);
             for (Level l : measured) {
-                row.append(String.format(" | %.1f", l.threadTicks().getOrDefault(g, 0L) / Level.TICKS_PER_SECOND * 1e3
-                        / l.accepted().size()));
+                row.append(String.format(" | %.1f", l.msPerRequest(l.threadTicks().getOrDefault(g, 0L))));
             }
             System.out.println(row.append(" |"));
-        }
-    }
-
-    /** The machine's busy CPU time so far (user, nice, system, irq, softirq, steal), from /proc/stat; -1 if unknown. */
-    private static long busyTicks() {
-        try {
-            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-            long busy = 0;
-            for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
-                busy += Long.parseLong(f[i]);
-            }
-            return busy;
-        } catch (IOException | RuntimeException e) {
-            return -1;
         }
     }
 
